@@ -1,0 +1,73 @@
+"""Device choice, seeding and the fast-mode switch: explicit calls, never import-time effects."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["choose_device", "seed_everything", "fast_mode", "DEVICE_ENV", "FAST_ENV"]
+
+DEVICE_ENV = "NST_DEVICE"
+FAST_ENV = "NST_FAST"
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def choose_device(prefer: str | None = None) -> torch.device:
+    """Pick the device to run on: CUDA, then Apple's MPS, then the CPU.
+
+    Args:
+        prefer: a device string ("cpu", "cuda", "cuda:1", "mps") that overrides the choice.
+            When None, the environment variable ``NST_DEVICE`` is used if set.
+
+    Returns:
+        The chosen ``torch.device``. An explicit choice that is not available raises ValueError.
+
+    Built in every notebook's setup cell.
+    """
+    choice = prefer if prefer is not None else os.environ.get(DEVICE_ENV, "").strip() or None
+    if choice is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(choice)
+    except RuntimeError as error:
+        raise ValueError(f"{DEVICE_ENV}/prefer={choice!r} is not a device name: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} was asked for, but CUDA is not available here")
+    if device.type == "mps" and not _mps_available():
+        raise ValueError(f"device {choice!r} was asked for, but MPS is not available here")
+    return device
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (all devices) and return a CPU generator seeded the same.
+
+    Args:
+        seed: a non-negative integer.
+
+    Returns:
+        A ``torch.Generator`` for code that wants its own random stream.
+
+    Built in every notebook's setup cell.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def fast_mode() -> bool:
+    """True when ``NST_FAST`` is set to 1/true/yes: notebooks shrink sizes and step counts (CI sets it)."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
