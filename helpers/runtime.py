@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["choose_device", "seed_everything", "fast_mode", "DEVICE_ENV", "FAST_ENV"]
+__all__ = ["choose_device", "seed_everything", "fast_mode", "data_dir", "DEVICE_ENV", "FAST_ENV", "DATA_ENV"]
 
 DEVICE_ENV = "NST_DEVICE"
 FAST_ENV = "NST_FAST"
+DATA_ENV = "NST_DATA"
 
 
 def _mps_available() -> bool:
@@ -71,3 +73,12 @@ def seed_everything(seed: int) -> torch.Generator:
 def fast_mode() -> bool:
     """True when ``NST_FAST`` is set to 1/true/yes: notebooks shrink sizes and step counts (CI sets it)."""
     return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_dir() -> Path:
+    """The folder of sample images: ``NST_DATA`` if set, else ``data/`` at the repository root."""
+    override = os.environ.get(DATA_ENV, "").strip()
+    path = Path(override) if override else Path(__file__).resolve().parents[1] / "data"
+    if not path.is_dir():
+        raise FileNotFoundError(f"the sample images folder {path} does not exist; set {DATA_ENV} to where data/ is")
+    return path

@@ -47,3 +47,13 @@ def test_seed_everything_repeats_random_streams():
 def test_fast_mode_reads_environment(monkeypatch, value, expected):
     monkeypatch.setenv("NST_FAST", value)
     assert helpers.fast_mode() is expected
+
+
+def test_data_dir_finds_repository_data_and_honours_override(monkeypatch, tmp_path, data_dir):
+    monkeypatch.delenv("NST_DATA", raising=False)
+    assert helpers.data_dir() == data_dir and (helpers.data_dir() / "CREDITS.md").is_file()
+    monkeypatch.setenv("NST_DATA", str(tmp_path))
+    assert helpers.data_dir() == tmp_path
+    monkeypatch.setenv("NST_DATA", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="NST_DATA"):
+        helpers.data_dir()

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Set up the environment and open the lessons, or run the tests.
+
+    python3 tasks.py lab     create or reuse .venv, install, open JupyterLab on notebooks/ (localhost, token on)
+    python3 tasks.py test    create or reuse .venv, install, run every test (notebooks in fast mode)
+
+Only Python 3.10+ and pip are needed; everything else goes into .venv at the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".requirements.sha256"
+INPUTS = ("requirements.txt", "pyproject.toml")
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements_hash() -> str:
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def run(*command: object, env: dict | None = None) -> None:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    subprocess.run([str(part) for part in command], cwd=ROOT, env=env, check=True)
+
+
+def ensure_environment() -> Path:
+    if sys.version_info < (3, 10):
+        sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}")
+    python = venv_python()
+    if not python.exists():
+        print(f"Creating the virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = requirements_hash()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return python
+    print("Installing requirements (torch is large: the first time takes a few minutes)", flush=True)
+    run(python, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / "requirements.txt")
+    STAMP.write_text(wanted + "\n")
+    return python
+
+
+def lab(python: Path, extra: list[str]) -> int:
+    command = [python, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT / 'notebooks'}"]
+    try:
+        run(*command, *extra)
+    except KeyboardInterrupt:
+        print("JupyterLab stopped.")
+    except subprocess.CalledProcessError as error:
+        return error.returncode
+    return 0
+
+
+def test(python: Path, extra: list[str], full: bool) -> int:
+    env = dict(os.environ)
+    if not full:
+        env.setdefault("NST_FAST", "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    command = [python, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
+               "--nbval-cell-timeout=900", "-p", "no:cacheprovider"]
+    try:
+        run(*command, *extra, env=env)
+    except subprocess.CalledProcessError as error:
+        return error.returncode
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["lab", "test", "install"])
+    parser.add_argument("--full", action="store_true", help="test: run the notebooks at full size, not in fast mode")
+    args, extra = parser.parse_known_args(argv)
+    python = ensure_environment()
+    if args.task == "lab":
+        return lab(python, extra)
+    if args.task == "test":
+        return test(python, extra, args.full)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
