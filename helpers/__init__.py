@@ -11,7 +11,7 @@ from .images import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
-from . import checks, engine, errors, images, losses, runtime, vgg
+from . import analysis, checks, engine, errors, images, losses, runtime, vgg
 
 __version__ = "0.1.0"
 
