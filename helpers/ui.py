@@ -24,9 +24,10 @@ from .ui_cache import ResultCache, cache_key
 from .ui_render import loss_plot_svg, png_bytes
 from .ui_run import RunRecord, run_stages
 from .ui_settings import (
-    INITS, MIN_SIZE, OPTIMIZERS, STYLE_LAYERS, Settings, find_data_dir, preview_options,
+    INITS, MIN_SIZE, OPTIMIZERS, STYLE_LAYERS, Settings, preview_options,
     settings_metadata, settings_to_options,
 )
+from .runtime import data_dir as default_data_dir
 from .vgg import load_vgg19
 
 __all__ = ["Playground", "RunRecord", "Settings", "TV_WEIGHTS"]
@@ -42,7 +43,7 @@ class Playground:
     """Widgets that steer the optimisation by hand: pickers, weight sliders, Run/Stop, preview, gallery.
 
     Args:
-        data_dir: folder of images to pick from; found with ``find_data_dir`` when None.
+        data_dir: folder of images to pick from; ``helpers.data_dir()`` when None.
         settings: the starting settings (``Settings()`` when None).
         engine: the function called as ``engine(content, style, **options, callback=..., ...)``;
             ``helpers.stylize`` when None. Tests pass a fake.
@@ -58,7 +59,7 @@ class Playground:
                  engine: Callable[..., Any] | None = None, device: Any = None,
                  cache_dir: str | Path | bool | None = None, save_dir: str | Path | None = None,
                  preview_size: int = 128, preview_steps: int = 15, gallery_size: int = 6) -> None:
-        self.data_dir = Path(data_dir) if data_dir is not None else find_data_dir()
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.engine = engine or engine_module.stylize
         self.device = device
         root = self.data_dir.parent

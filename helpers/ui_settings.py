@@ -9,7 +9,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "preview_options",
     "describe_settings",
     "settings_metadata",
-    "find_data_dir",
 ]
 
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -48,7 +46,7 @@ class Settings:
     content: str = "chelsea.png"
     style: str = "starry_night.jpg"
     layer_weights: dict[str, float] = field(default_factory=_default_layer_weights)
-    ratio: float = 1e-4
+    ratio: float = 1e-3
     tv_weight: float = 0.0
     size: int = 256
     steps: int = 100
@@ -154,15 +152,3 @@ def settings_metadata(settings: Settings, options: Mapping[str, Any]) -> dict[st
         "nst:options": json.dumps(dict(options), sort_keys=True),
     }
 
-
-def find_data_dir(start: str | Path | None = None) -> Path:
-    """The first ``data/`` folder holding CREDITS.md in ``start`` (default: the working directory) or above it.
-
-    The notebooks find the images this way whether they run from notebooks/, the repository root
-    or a copy of both folders elsewhere.
-    """
-    start = Path(start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "data" / "CREDITS.md").is_file():
-            return folder / "data"
-    raise FileNotFoundError(f"no data/CREDITS.md in {start} or any folder above it")
