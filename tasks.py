@@ -57,6 +57,9 @@ def ensure_environment() -> Path:
 
 def lab(python: Path, extra: list[str]) -> int:
     command = [python, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT / 'notebooks'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Running as root (a container?): JupyterLab needs --allow-root; it still listens on localhost only.")
+        command.append("--ServerApp.allow_root=True")
     try:
         run(*command, *extra)
     except KeyboardInterrupt:
