@@ -7,12 +7,13 @@ the widget playground lives in ``helpers.ui`` and is imported on its own.
 from .checks import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .errors import *  # noqa: F401,F403
+from .figures import *  # noqa: F401,F403
 from .images import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
-from . import analysis, checks, engine, errors, images, losses, runtime, vgg
+from . import analysis, checks, engine, errors, figures, images, losses, runtime, vgg
 
 __version__ = "0.1.0"
 
-__all__ = checks.__all__ + engine.__all__ + errors.__all__ + images.__all__ + losses.__all__ + runtime.__all__ + vgg.__all__
+__all__ = checks.__all__ + engine.__all__ + errors.__all__ + figures.__all__ + images.__all__ + losses.__all__ + runtime.__all__ + vgg.__all__
