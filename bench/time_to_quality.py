@@ -1,0 +1,304 @@
+"""Time to the seed's quality: the seed article's Adam loop against ``helpers.stylize`` on one objective.
+
+The objective is the one the seed's code computes: mean squared difference of relu4_2 features
+(the seed calls it conv4_2, but torchvision's in-place ReLUs overwrite the stored tensor), plus
+1e6 x sum over relu1_1..relu5_1 of w_l x mean((G - A)^2) / (d h w) with raw Gram matrices G = F Fᵀ
+and w = 1, 0.75, 0.2, 0.2, 0.2. ``seed_loss`` is the one function that scores both contenders.
+
+Run ``python bench/time_to_quality.py`` (256 px, 2000 seed steps) or ``--quick`` (128 px, 300 steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import helpers  # noqa: E402
+
+SEED_STYLE_WEIGHTS = {"relu1_1": 1.0, "relu2_1": 0.75, "relu3_1": 0.2, "relu4_1": 0.2, "relu5_1": 0.2}
+SEED_CONTENT_LAYER = "relu4_2"
+SEED_CONTENT_WEIGHT, SEED_STYLE_WEIGHT, SEED_LR = 1.0, 1e6, 0.003
+IMAGENET_MEAN = torch.tensor(helpers.IMAGENET_MEAN).view(1, 3, 1, 1)
+IMAGENET_STD = torch.tensor(helpers.IMAGENET_STD).view(1, 3, 1, 1)
+
+
+def raw_gram(features: Tensor) -> Tensor:
+    """The seed's Gram matrix: F Fᵀ of the (d, h*w) feature matrix, no normalisation."""
+    _, d, h, w = features.shape
+    flat = features.reshape(d, h * w)
+    return flat @ flat.t()
+
+
+def seed_loss(features: dict[str, Tensor], content_target: Tensor, style_grams: dict[str, Tensor]) -> Tensor:
+    """The seed's total loss from a candidate's features: the one scoring function of this benchmark."""
+    content = torch.mean((features[SEED_CONTENT_LAYER] - content_target) ** 2)
+    style = 0.0
+    for name, weight in SEED_STYLE_WEIGHTS.items():
+        _, d, h, w = features[name].shape
+        style = style + weight * torch.mean((raw_gram(features[name]) - style_grams[name]) ** 2) / (d * h * w)
+    return SEED_CONTENT_WEIGHT * content + SEED_STYLE_WEIGHT * style
+
+
+class SeedObjective:
+    """The seed's loss of any [0, 1] image against fixed content and style targets (no gradients)."""
+
+    layers = [*SEED_STYLE_WEIGHTS, SEED_CONTENT_LAYER]
+
+    def __init__(self, extractor: helpers.VGGFeatures, content_image: Tensor, style_image: Tensor) -> None:
+        self.extractor = extractor
+        with torch.no_grad():
+            self.content_target = extractor(content_image, [SEED_CONTENT_LAYER])[SEED_CONTENT_LAYER]
+            style = extractor(style_image, list(SEED_STYLE_WEIGHTS))
+            self.style_grams = {name: raw_gram(value) for name, value in style.items()}
+
+    def __call__(self, image: Tensor) -> float:
+        with torch.no_grad():
+            features = self.extractor(image.float(), self.layers)
+            return float(seed_loss(features, self.content_target, self.style_grams))
+
+
+def seed_style_layers(extractor: helpers.VGGFeatures, image: Tensor) -> dict[str, float]:
+    """Per-layer weights that make ``helpers.stylize`` compute the seed's style term exactly.
+
+    With G = F Fᵀ / (H W), the seed's w_l mean((G_raw - A_raw)^2) / (d h w) equals
+    w_l (H W / d) mean((G - A)^2), so the helpers weight of layer l is w_l H W / d at this image size.
+    """
+    with torch.no_grad():
+        shapes = {name: f.shape for name, f in extractor(image, list(SEED_STYLE_WEIGHTS)).items()}
+    return {name: w * shapes[name][2] * shapes[name][3] / shapes[name][1] for name, w in SEED_STYLE_WEIGHTS.items()}
+
+
+def seed_network(extractor: helpers.VGGFeatures) -> nn.Sequential:
+    """VGG19 as the seed's torchvision model behaves: in-place ReLUs and weights that require gradients."""
+    layers = copy.deepcopy(extractor.layers)
+    for module in layers:
+        if isinstance(module, nn.ReLU):
+            module.inplace = True
+    return layers.requires_grad_(True)
+
+
+def seed_features(network: nn.Sequential, extractor: helpers.VGGFeatures, image: Tensor) -> dict[str, Tensor]:
+    """The seed's feature walk: every module of ``features``; it stores conv outputs, which the ReLU rectifies in place."""
+    stored = {helpers.TORCHVISION_INDEX[name] - 1: name for name in SeedObjective.layers}
+    features, x = {}, extractor.preprocess(image)
+    for index, module in enumerate(network):
+        x = module(x)
+        if index in stored:
+            features[stored[index]] = x
+    return features
+
+
+def run_seed(extractor, content, style, steps: int, frozen: bool = False, on_step=None) -> dict:
+    """The seed's loop: Adam (lr 0.003) on the ImageNet-normalised image, initialised as the content."""
+    began = time.perf_counter()
+    network = seed_network(extractor).requires_grad_(not frozen)
+    mean, std = IMAGENET_MEAN.to(content.device), IMAGENET_STD.to(content.device)
+    with torch.no_grad():
+        content_target = seed_features(network, extractor, content)[SEED_CONTENT_LAYER].clone()
+        style_grams = {n: raw_gram(f) for n, f in seed_features(network, extractor, style).items()}
+    target = ((content - mean) / std).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([target], lr=SEED_LR)
+    step_times = []
+    for step in range(1, steps + 1):
+        started = time.perf_counter()
+        loss = seed_loss(seed_features(network, extractor, target * std + mean), content_target, style_grams)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        _synchronize(content.device)
+        step_times.append(time.perf_counter() - started)
+        if on_step is not None:
+            on_step(step, loss.item())
+    return {"image": (target.detach() * std + mean), "seconds": time.perf_counter() - began, "step_times": step_times}
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class PeakMemory:
+    """Peak extra memory of a block: CUDA's allocator peak, or resident memory sampled every 2 ms on a CPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.peak_mib = device, 0.0
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        else:
+            self.base, self.top, self.running = self._rss(), self._rss(), True
+            self.thread = threading.Thread(target=self._sample, daemon=True)
+            self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while self.running:
+            self.top = max(self.top, self._rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            self.peak_mib = (torch.cuda.max_memory_allocated() - self.base) / 2**20
+        else:
+            self.running = False
+            self.thread.join()
+            self.peak_mib = (self.top - self.base) / 2**20
+
+
+def run_engine(extractor, content, style, objective: SeedObjective, target_loss: float, steps: int, pyramid: int,
+               precision: str) -> dict:
+    """``helpers.stylize`` set to the seed's objective, stopped when ``seed_loss`` of its image reaches the target."""
+    full, reached = tuple(content.shape[-2:]), {}
+
+    def check(step: int, image: Tensor, record: dict) -> bool:
+        if record["size"] != full or record["total"] > target_loss * 1.001:
+            return True
+        loss = objective(image)  # the shared scoring; its time is excluded from record["seconds"]
+        if loss <= target_loss:
+            reached.update(step=step, seconds=record["seconds"], loss=loss)
+            return False
+        return True
+
+    result = helpers.stylize(
+        content, style, content_layers={SEED_CONTENT_LAYER: 1.0}, style_layers=seed_style_layers(extractor, content),
+        content_weight=SEED_CONTENT_WEIGHT, style_weight=SEED_STYLE_WEIGHT, tv_weight=0.0, init="content",
+        optimizer="lbfgs", steps=steps, size=max(full), pyramid=pyramid, precision=precision, callback=check,
+        callback_every=1, progress=False, extractor=extractor,
+    )
+    at_full = [r["seconds"] for r in result.history if r["size"] == full]
+    return {"result": result, "reached": reached, "step_times": [b - a for a, b in zip(at_full, at_full[1:])],
+            "final_loss": objective(result.image)}
+
+
+def seed_images(content: Tensor, style: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """Content scaled to ``size`` px on its longest side, and the style stretched to the same height and width.
+
+    The seed compares raw Gram sums, which only makes sense when both images have as many positions;
+    it forced both to one shape, and so does this benchmark.
+    """
+    content = helpers.resize_image(content, size, upscale=True)
+    style = F.interpolate(style, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True)
+    return content, style.clamp(0, 1)
+
+
+def _ms(values: list[float]) -> float:
+    return 1000 * statistics.median(values)
+
+
+def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyramid: int, precisions: list[str],
+            device: torch.device) -> dict:
+    """Run both contenders at one size on one device and return the numbers."""
+    objective = SeedObjective(extractor, content, style)
+    run_seed(extractor, content, style, 2)  # warm-up, untimed
+    frozen = run_seed(extractor, content, style, 6, frozen=True)
+    with PeakMemory(device) as memory:
+        seed = run_seed(extractor, content, style, seed_steps)
+    seed_loss_value = objective(seed["image"])
+    report = {
+        "size": list(content.shape[-2:]), "device": str(device), "seed_steps": seed_steps,
+        "seed_final_loss": seed_loss_value, "seed_final_loss_clipped": objective(seed["image"].clamp(0, 1)),
+        "seed_seconds": seed["seconds"], "seed_ms_per_step": _ms(seed["step_times"]),
+        "seed_frozen_ms_per_step": _ms(frozen["step_times"][1:]), "seed_peak_mib": memory.peak_mib, "engine": {},
+    }
+    print(f"[{device} {content.shape[-2]}x{content.shape[-1]}] seed loop: {seed_steps} Adam steps in "
+          f"{seed['seconds']:.1f} s ({report['seed_ms_per_step']:.0f} ms/step; with frozen weights "
+          f"{report['seed_frozen_ms_per_step']:.0f} ms/step), final seed loss {seed_loss_value:.6g}, "
+          f"peak {memory.peak_mib:.0f} MiB", flush=True)
+    for precision in precisions:
+        helpers.stylize(content, style, steps=3, pyramid=pyramid, precision=precision, progress=False,
+                        extractor=extractor)  # warm-up, untimed
+        with PeakMemory(device) as memory:
+            ours = run_engine(extractor, content, style, objective, seed_loss_value, engine_steps, pyramid, precision)
+        reached = ours["reached"]
+        numbers = {"reached": bool(reached), "seconds_to_seed_quality": reached.get("seconds"),
+                   "steps_to_seed_quality": reached.get("step"), "ms_per_step": _ms(ours["step_times"]),
+                   "final_loss": ours["final_loss"], "peak_mib": memory.peak_mib, "pyramid": pyramid}
+        numbers["speedup"] = seed["seconds"] / reached["seconds"] if reached else None
+        numbers["step_speedup"] = report["seed_ms_per_step"] / numbers["ms_per_step"]
+        report["engine"][precision] = numbers
+        when = (f"seed quality in {reached['seconds']:.2f} s (step {reached['step']})" if reached
+                else f"did NOT reach seed quality in {engine_steps} steps (loss {ours['final_loss']:.6g})")
+        print(f"[{device} {content.shape[-2]}x{content.shape[-1]}] helpers.stylize ({precision}, pyramid={pyramid}): "
+              f"{when}, {numbers['ms_per_step']:.0f} ms/step ({numbers['step_speedup']:.2f}x the seed's step), "
+              f"peak {memory.peak_mib:.0f} MiB", flush=True)
+    return report
+
+
+def machine() -> dict:
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "torch": torch.__version__, "helpers": helpers.__version__,
+            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="128 px against the seed's loss after 300 steps")
+    parser.add_argument("--size", type=int, help="longest side in px (default 256, quick 128)")
+    parser.add_argument("--seed-steps", type=int, help="Adam steps of the seed loop (default 2000, quick 300)")
+    parser.add_argument("--steps", type=int, default=1000, help="evaluation budget of helpers.stylize")
+    parser.add_argument("--pyramid", type=int, default=2, help="pyramid levels of helpers.stylize")
+    parser.add_argument("--content", default=str(ROOT / "data" / "chelsea.png"))
+    parser.add_argument("--style", default=str(ROOT / "data" / "starry_night.jpg"))
+    parser.add_argument("--weights", default="caffe", choices=["caffe", "torchvision"])
+    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--no-gpu", action="store_true", help="skip the 512 px GPU section")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    size = args.size or (128 if args.quick else 256)
+    seed_steps = args.seed_steps or (300 if args.quick else 2000)
+    print(f"objective: the seed's loss on VGG19 with {args.weights} weights; content {Path(args.content).name}, "
+          f"style {Path(args.style).name}", flush=True)
+    content_full, style_full = helpers.load_image(args.content), helpers.load_image(args.style)
+    extractor = helpers.load_vgg19(args.weights)
+    cpu = compare(*seed_images(content_full, style_full, size), extractor, seed_steps, args.steps, args.pyramid,
+                  ["fp32"], torch.device("cpu"))
+    report = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
+              "args": vars(args), "weights": args.weights, "cpu": cpu}
+    if torch.cuda.is_available() and not args.no_gpu:
+        gpu = torch.device("cuda")
+        content, style = (image.to(gpu) for image in seed_images(content_full, style_full, 512))
+        report["gpu"] = compare(content, style, extractor.to(gpu), seed_steps, args.steps, args.pyramid,
+                                ["fp32", "bf16"], gpu)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out / f"time_to_quality-{'quick' if args.quick else 'full'}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    speedup = cpu["engine"]["fp32"]["speedup"]
+    print(f"time-to-seed-quality speedup: {speedup:.1f}x" if speedup else "time-to-seed-quality speedup: not reached")
+    return report
+
+
+if __name__ == "__main__":
+    main()
