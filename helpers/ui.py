@@ -8,6 +8,7 @@ at a small size first, then the requested size.
 from __future__ import annotations
 
 import html
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,28 +16,32 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+import torch
 from torch import Tensor
 
 from . import engine as engine_module
 from .errors import ImageError
 from .images import load_image, save_image
-from .ui_cache import ResultCache, cache_key
+from .ui_cache import ResultCache, cache_key, to_json_values
 from .ui_render import loss_plot_svg, png_bytes
 from .ui_run import RunRecord, run_stages
 from .ui_settings import (
-    INITS, MIN_SIZE, OPTIMIZERS, STYLE_LAYERS, Settings, preview_options,
+    INITS, MIN_SIZE, OPTIMIZERS, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHTS, Settings, preview_options,
     settings_metadata, settings_to_options,
 )
 from .runtime import data_dir as default_data_dir
 from .vgg import load_vgg19
 
-__all__ = ["Playground", "RunRecord", "Settings", "TV_WEIGHTS"]
+__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key", "TV_WEIGHTS"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_INPUT_SIZE = 1024
-TV_WEIGHTS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 PREVIEW_WIDTH = 320
 _COLORS = {"info": "#1f5f8b", "done": "#1d7a2e", "warning": "#9a6700", "error": "#b42318"}
+
+
+def _loss_weights(options: dict[str, Any]) -> dict[str, float]:
+    return {"content": options["content_weight"], "style": options["style_weight"], "tv": options["tv_weight"]}
 
 
 class Playground:
@@ -58,7 +63,7 @@ class Playground:
     def __init__(self, data_dir: str | Path | None = None, *, settings: Settings | None = None,
                  engine: Callable[..., Any] | None = None, device: Any = None,
                  cache_dir: str | Path | bool | None = None, save_dir: str | Path | None = None,
-                 preview_size: int = 128, preview_steps: int = 15, gallery_size: int = 6) -> None:
+                 preview_size: int = 128, preview_steps: int = 8, gallery_size: int = 6) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.engine = engine or engine_module.stylize
         self.device = device
@@ -75,12 +80,15 @@ class Playground:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._live: list[dict[str, Any]] = []
+        self._weights: dict[str, float] = {}
         self._shown = {"preview": 0.0, "plot": 0.0}
         self._build(settings or Settings())
+        if self.engine is engine_module.stylize:
+            self._extras()  # load VGG19 now rather than on the first Run, so the first preview comes sooner
 
     # ---- widgets ----
     def _build(self, settings: Settings) -> None:
-        wide = {"description_width": "110px"}
+        wide = {"description_width": "130px"}
         files = sorted(p.name for p in self.data_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         self.content_picker = widgets.Dropdown(options=files, description="content", style=wide)
         self.style_picker = widgets.Dropdown(options=files, description="style", style=wide)
@@ -89,7 +97,8 @@ class Playground:
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your picture")
         self.layer_sliders = {name: widgets.FloatSlider(min=0.0, max=1.0, step=0.05, description=name, style=wide)
                               for name in STYLE_LAYERS}
-        self.ratio_slider = widgets.FloatLogSlider(base=10, min=-8, max=0, step=0.25, readout_format=".0e",
+        self.ratio_slider = widgets.FloatLogSlider(base=10, min=math.log10(RATIO_RANGE[0]), max=math.log10(RATIO_RANGE[1]),
+                                                   step=0.25, readout_format=".1e",
                                                    description="content/style α/β", style=wide)
         self.tv_slider = widgets.SelectionSlider(options=[(f"{w:g}", w) for w in TV_WEIGHTS],
                                                  description="TV weight", style=wide)
@@ -159,6 +168,9 @@ class Playground:
         self.content_picker.value, self.style_picker.value = settings.content, settings.style
         for name, slider in self.layer_sliders.items():
             slider.value = settings.layer_weights.get(name, 0.0)
+        exponent = math.log10(settings.ratio) if settings.ratio > 0 else self.ratio_slider.min
+        self.ratio_slider.min = min(self.ratio_slider.min, math.floor(exponent))
+        self.ratio_slider.max = max(self.ratio_slider.max, math.ceil(exponent))
         self.ratio_slider.value = settings.ratio
         if settings.tv_weight not in TV_WEIGHTS:
             labels = sorted({*TV_WEIGHTS, settings.tv_weight})
@@ -307,7 +319,7 @@ class Playground:
             extras["device"] = self.device
         if self.engine is engine_module.stylize:
             if self._extractor is None:
-                self._extractor = load_vgg19(device=self.device)
+                self._extractor = load_vgg19(device=self.device).to(memory_format=torch.channels_last)
             extras["extractor"] = self._extractor
         return extras
 
@@ -316,12 +328,12 @@ class Playground:
         quick = preview_options(options, self.preview_size, self.preview_steps)
         self.progress.max = options["steps"] + (quick["steps"] if quick else 0)
         self.progress.value = 0
-        self._live = []
+        self._live, self._weights = [], _loss_weights(options)
         try:
             outcome = run_stages(self.engine, content_image, style_image, options, stop=self._stop,
                                  on_step=self._on_step, on_stage=self._on_stage, extras=self._extras(),
                                  preview_size=self.preview_size, preview_steps=self.preview_steps)
-            record = RunRecord(settings, options, outcome.image.cpu(), outcome.history, outcome.seconds, key,
+            record = RunRecord(settings, options, outcome.image.cpu(), to_json_values(outcome.history), outcome.seconds, key,
                                stopped=outcome.stopped, first_preview=outcome.first_preview)
             if not record.stopped and self.cache is not None:
                 self.cache.put(key, record.image, record.history, record.seconds, settings_metadata(settings, options))
@@ -343,19 +355,19 @@ class Playground:
                 f", loss {float(total):.3g}" if total is not None else "")
         if now - self._shown["plot"] >= 0.5:
             self._shown["plot"] = now
-            self.losses.value = loss_plot_svg(self._live, stage)
+            self.losses.value = loss_plot_svg(self._live, stage, weights=self._weights)
 
     def _on_stage(self, stage: str, image: Tensor, history: list) -> None:
         self._live = []
         self.preview.value = png_bytes(image, PREVIEW_WIDTH)
-        self.losses.value = loss_plot_svg(history, stage)
+        self.losses.value = loss_plot_svg(history, stage, weights=self._weights)
         if stage == "quick preview":
             self._say("quick preview done; now the requested size...", "info")
 
     def _finish(self, record: RunRecord) -> None:
         self.last_record = record
         self.preview.value = png_bytes(record.image, PREVIEW_WIDTH)
-        self.losses.value = loss_plot_svg(record.history, "loss")
+        self.losses.value = loss_plot_svg(record.history, "weighted loss terms", weights=_loss_weights(record.options))
         self.progress.value = self.progress.max if not record.stopped else self.progress.value
         self.progress_label.value = "stopped" if record.stopped else "done"
         if record.cached:

@@ -16,7 +16,7 @@ from torch import Tensor
 from .errors import ImageError
 from .images import load_image, save_image
 
-__all__ = ["cache_key", "CachedResult", "ResultCache"]
+__all__ = ["cache_key", "to_json_values", "CachedResult", "ResultCache"]
 
 
 def cache_key(options: Mapping[str, Any], images: Sequence[bytes], tag: str = "") -> str:
@@ -35,11 +35,12 @@ def cache_key(options: Mapping[str, Any], images: Sequence[bytes], tag: str = ""
     return digest.hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def to_json_values(value: Any) -> Any:
+    """``value`` as JSON would give it back: tuples become lists, tensors and NumPy numbers floats, NaN None."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_json_values(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_json_values(v) for v in value]
     if isinstance(value, (str, int, bool)) or value is None:
         return value
     number = float(value)
@@ -86,7 +87,7 @@ class ResultCache:
         self.root.mkdir(parents=True, exist_ok=True)
         tmp_png, tmp_record = png.with_suffix(".tmp.png"), record.with_suffix(".tmp.json")
         save_image(image, tmp_png, metadata=metadata)
-        tmp_record.write_text(json.dumps({"history": _plain(list(history)), "seconds": float(seconds)}))
+        tmp_record.write_text(json.dumps({"history": to_json_values(list(history)), "seconds": float(seconds)}))
         os.replace(tmp_png, png)
         os.replace(tmp_record, record)
         return png

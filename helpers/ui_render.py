@@ -31,31 +31,38 @@ def png_bytes(image: Tensor, max_size: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def loss_curves(history: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
-    """(step, value) points of each loss in ``history``, leaving out missing and non-positive values."""
-    curves = {}
+def loss_curves(history: Sequence[Mapping[str, Any]],
+                weights: Mapping[str, float] | None = None) -> dict[str, list[tuple[float, float]]]:
+    """(step, weight × value) points of each loss in ``history``, leaving out missing and non-positive values.
+
+    ``weights`` maps loss names to the factor they enter the total with (1 when absent).
+    """
+    curves, weights = {}, weights or {}
     for name in LOSS_NAMES:
-        points = [(float(r["step"]), float(r[name])) for r in history if _positive(r.get(name))]
+        factor = float(weights.get(name, 1.0))
+        points = [(float(r["step"]), factor * float(r[name])) for r in history if _positive(factor * _number(r.get(name)))]
         if points:
             curves[name] = points
     return curves
 
 
-def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: int = 360, height: int = 200) -> str:
+def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: int = 400, height: int = 200,
+                  weights: Mapping[str, float] | None = None) -> str:
     """An SVG of the loss curves in ``history`` against step, on a log scale with one grid line per decade.
 
     Args:
         history: engine records with "step" and some of "total", "content", "style", "tv".
         title: drawn above the plot.
+        weights: factors for the terms (content_weight, style_weight, tv_weight), so the curves add up to the total.
 
     Returns:
         The SVG markup (an empty frame with a note when there is nothing to draw yet).
     """
-    left, right, top, bottom = 44, 70, 18, 26
+    left, right, top, bottom = 44, 96, 18, 26
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
              f'font-size="10"><rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="{left}" y="12">{html.escape(title)}</text>']
-    curves = loss_curves(history)
+    curves = loss_curves(history, weights)
     if not curves:
         parts.append(f'<text x="{left}" y="{height // 2}" fill="#888">no loss values yet</text></svg>')
         return "".join(parts)
@@ -81,13 +88,17 @@ def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: 
         color = _LINE_COLORS[name]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in curve)
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        parts.append(f'<text x="{left + plot_w + 8}" y="{top + 12 * row + 8}" fill="{color}">{name} {curve[-1][1]:.2g}</text>')
+        parts.append(f'<text x="{left + plot_w + 8}" y="{top + 12 * row + 8}" fill="{color}">{name} {curve[-1][1]:.1e}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _positive(value: Any) -> bool:
+def _number(value: Any) -> float:
     try:
-        return math.isfinite(float(value)) and float(value) > 0
+        return float(value)
     except (TypeError, ValueError):
-        return False
+        return math.nan
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0

@@ -15,6 +15,8 @@ __all__ = [
     "STYLE_LAYERS",
     "CONTENT_LAYER",
     "CONTENT_WEIGHT",
+    "RATIO_RANGE",
+    "TV_WEIGHTS",
     "OPTIMIZERS",
     "INITS",
     "Settings",
@@ -27,6 +29,8 @@ __all__ = [
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
 CONTENT_WEIGHT = 1.0
+RATIO_RANGE = (1e0, 1e8)
+TV_WEIGHTS = (0.0, 1e5, 1e6, 1e7, 1e8, 1e9)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 MIN_SIZE = 32
@@ -40,13 +44,18 @@ def _default_layer_weights() -> dict[str, float]:
 class Settings:
     """Everything a learner sets in the playground; ``ratio`` is the content/style ratio α/β.
 
+    The engine's losses are means (content: of squared feature differences; style: of squared
+    differences of Gram matrices divided by H·W), so the ratio that balances the two terms is far
+    from the α/β ≈ 1e-3 of Gatys et al., whose content loss is a sum: about 1e4-1e6 here.
+    ``RATIO_RANGE`` and ``TV_WEIGHTS`` span what changes the picture in these units.
+
     Built in notebooks/05_style_weights_playground.ipynb.
     """
 
     content: str = "chelsea.png"
     style: str = "starry_night.jpg"
     layer_weights: dict[str, float] = field(default_factory=_default_layer_weights)
-    ratio: float = 1e-3
+    ratio: float = 1e4
     tv_weight: float = 0.0
     size: int = 256
     steps: int = 100
@@ -69,7 +78,8 @@ class Settings:
 
     def updated(self, **changes: Any) -> Settings:
         """A copy with some fields changed (the layer weights are copied too)."""
-        return replace(self, layer_weights=dict(self.layer_weights), **changes)
+        changes["layer_weights"] = dict(changes.get("layer_weights", self.layer_weights))
+        return replace(self, **changes)
 
 
 def _check(settings: Settings) -> None:

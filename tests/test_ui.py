@@ -43,7 +43,8 @@ class FakeEngine:
             if self.gate is not None:
                 self.gate.wait(5)
             image = torch.full((1, 3, h, w), level * step / kwargs["steps"])
-            history.append({"step": step, "content": 1.0, "style": 2.0 / step, "tv": 0.0, "total": 1.0 + 2.0 / step})
+            history.append({"step": step, "content": 1.0, "style": 2.0 / step, "tv": 0.0, "total": 1.0 + 2.0 / step,
+                            "size": (h, w)})
             self.last_image = image
             if step % kwargs["callback_every"] == 0 and kwargs["callback"](step, image, history[-1]) is False:
                 break
@@ -99,19 +100,19 @@ def test_sliders_reach_the_engine_as_options(data):
     playground = _playground(data, engine)
     playground.layer_sliders["relu1_1"].value = 0.65
     playground.layer_sliders["relu3_1"].value = 0.0
-    playground.ratio_slider.value = 1e-3
-    playground.tv_slider.value = 1e-4
+    playground.ratio_slider.value = 1e5
+    playground.tv_slider.value = 1e7
     playground.optimizer_buttons.value = "adam"
     playground.init_buttons.value = "noise"
     playground.steps_slider.value = 9
     playground.seed_box.value = 3
     _click_run(playground)
-    expected = Settings(content="cat.png", style="wave.png", size=64, steps=9, ratio=1e-3, tv_weight=1e-4,
+    expected = Settings(content="cat.png", style="wave.png", size=64, steps=9, ratio=1e5, tv_weight=1e7,
                         optimizer="adam", init="noise", seed=3,
                         layer_weights={"relu1_1": 0.65, "relu2_1": 0.2, "relu3_1": 0.0, "relu4_1": 0.2, "relu5_1": 0.2})
     assert engine.options() == settings_to_options(expected)
     assert "relu3_1" not in engine.calls[-1]["style_layers"]
-    assert engine.calls[-1]["progress"] is False and engine.calls[-1]["style_weight"] == pytest.approx(1e3)
+    assert engine.calls[-1]["progress"] is False and engine.calls[-1]["style_weight"] == pytest.approx(1e-5)
 
 
 def test_images_reach_the_engine_under_the_image_contract(data):
@@ -274,7 +275,7 @@ def test_save_writes_a_png_with_the_settings(data):
 
 def test_set_settings_moves_every_widget(data):
     playground = _playground(data, FakeEngine())
-    settings = Settings(content="wave.png", style="cat.png", ratio=1e-2, tv_weight=3e-3, size=96, steps=12,
+    settings = Settings(content="wave.png", style="cat.png", ratio=1e-2, tv_weight=3e6, size=96, steps=12,
                         optimizer="adam", init="style", seed=5,
                         layer_weights={"relu1_1": 0.1, "relu2_1": 0.3, "relu3_1": 0.5, "relu4_1": 0.7, "relu5_1": 0.9})
     playground.set_settings(settings)

@@ -3,7 +3,7 @@ import json
 import torch
 from PIL import Image
 
-from helpers.ui_cache import ResultCache, cache_key
+from helpers.ui_cache import ResultCache, cache_key, to_json_values
 
 OPTIONS = {"size": 64, "steps": 3, "style_layers": {"relu1_1": 1.0}}
 
@@ -45,3 +45,9 @@ def test_a_damaged_entry_is_a_miss(tmp_path, generator):
     (tmp_path / "k.json").write_text(json.dumps({"history": [], "seconds": 0}))
     (tmp_path / "k.png").write_bytes(b"broken")
     assert cache.get("k") is None
+
+
+def test_to_json_values_matches_a_json_round_trip():
+    value = {"size": (3, 4), "loss": torch.tensor(1.5), "bad": float("nan"), "layers": {"relu1_1": 2}}
+    assert to_json_values(value) == {"size": [3, 4], "loss": 1.5, "bad": None, "layers": {"relu1_1": 2}}
+    assert json.loads(json.dumps(to_json_values(value))) == to_json_values(value)

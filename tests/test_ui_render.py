@@ -36,7 +36,7 @@ def test_svg_is_valid_with_one_line_per_curve():
     assert len(lines) == 3
     assert all(len(line.get("points").split()) == 5 for line in lines)
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
-    assert "a <title>" in texts and any(t.startswith("total 2") for t in texts)
+    assert "a <title>" in texts and "total 2.0e+00" in texts
 
 
 def test_svg_y_follows_a_log_scale():
@@ -49,3 +49,9 @@ def test_svg_y_follows_a_log_scale():
 def test_empty_history_draws_a_note():
     svg = ET.fromstring(loss_plot_svg([]))
     assert svg.find("{http://www.w3.org/2000/svg}polyline") is None
+
+
+def test_weights_scale_each_term_so_they_add_up_to_the_total():
+    history = [{"step": 1, "content": 2.0, "style": 3.0, "tv": 0.5, "total": 2.0 + 30.0 + 0.0}]
+    curves = loss_curves(history, weights={"content": 1.0, "style": 10.0, "tv": 0.0})
+    assert curves == {"content": [(1.0, 2.0)], "style": [(1.0, 30.0)], "total": [(1.0, 32.0)]}

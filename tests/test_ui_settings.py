@@ -19,7 +19,7 @@ def test_default_settings_become_these_engine_options():
         "content_layers": {"relu4_2": 1.0},
         "style_layers": {name: 0.2 for name in STYLE_LAYERS},
         "content_weight": CONTENT_WEIGHT,
-        "style_weight": CONTENT_WEIGHT / 1e-3,
+        "style_weight": CONTENT_WEIGHT / 1e4,
         "tv_weight": 0.0,
         "init": "content",
         "optimizer": "lbfgs",
@@ -90,6 +90,9 @@ def test_updated_copies_the_layer_weights():
     other = settings.updated(size=64)
     other.layer_weights["relu1_1"] = 1.0
     assert settings.layer_weights["relu1_1"] == 0.2 and other.size == 64 and settings.size == 256
+    weights = {name: 1.0 for name in STYLE_LAYERS}
+    third = settings.updated(layer_weights=weights)
+    assert third.layer_weights == weights and third.layer_weights is not weights
 
 
 def test_metadata_holds_settings_and_options_as_json():
