@@ -8,7 +8,6 @@ at a small size first, then the requested size.
 from __future__ import annotations
 
 import html
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,29 +21,25 @@ from torch import Tensor
 from . import engine as engine_module
 from .errors import ImageError
 from .images import load_image, save_image
+from .runtime import data_dir as default_data_dir
 from .ui_cache import ResultCache, cache_key, to_json_values
+from .ui_controls import PREVIEW_WIDTH, Controls
 from .ui_render import loss_plot_svg, png_bytes
 from .ui_run import RunRecord, run_stages
-from .ui_settings import (
-    INITS, MIN_SIZE, OPTIMIZERS, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHTS, Settings, preview_options,
-    settings_metadata, settings_to_options,
-)
-from .runtime import data_dir as default_data_dir
+from .ui_settings import Settings, preview_options, settings_metadata, settings_to_options
 from .vgg import load_vgg19
 
-__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key", "TV_WEIGHTS"]
+__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_INPUT_SIZE = 1024
-PREVIEW_WIDTH = 320
-_COLORS = {"info": "#1f5f8b", "done": "#1d7a2e", "warning": "#9a6700", "error": "#b42318"}
 
 
 def _loss_weights(options: dict[str, Any]) -> dict[str, float]:
     return {"content": options["content_weight"], "style": options["style_weight"], "tv": options["tv_weight"]}
 
 
-class Playground:
+class Playground(Controls):
     """Widgets that steer the optimisation by hand: pickers, weight sliders, Run/Stop, preview, gallery.
 
     Args:
@@ -82,53 +77,11 @@ class Playground:
         self._live: list[dict[str, Any]] = []
         self._weights: dict[str, float] = {}
         self._shown = {"preview": 0.0, "plot": 0.0}
-        self._build(settings or Settings())
+        files = sorted(p.name for p in self.data_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        super().__init__(files, settings or Settings())
+        self._wire()
         if self.engine is engine_module.stylize:
             self._extras()  # load VGG19 now rather than on the first Run, so the first preview comes sooner
-
-    # ---- widgets ----
-    def _build(self, settings: Settings) -> None:
-        wide = {"description_width": "130px"}
-        files = sorted(p.name for p in self.data_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        self.content_picker = widgets.Dropdown(options=files, description="content", style=wide)
-        self.style_picker = widgets.Dropdown(options=files, description="style", style=wide)
-        self.content_thumb = widgets.Image(format="png", width=72)
-        self.style_thumb = widgets.Image(format="png", width=72)
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your picture")
-        self.layer_sliders = {name: widgets.FloatSlider(min=0.0, max=1.0, step=0.05, description=name, style=wide)
-                              for name in STYLE_LAYERS}
-        self.ratio_slider = widgets.FloatLogSlider(base=10, min=math.log10(RATIO_RANGE[0]), max=math.log10(RATIO_RANGE[1]),
-                                                   step=0.25, readout_format=".1e",
-                                                   description="content/style α/β", style=wide)
-        self.tv_slider = widgets.SelectionSlider(options=[(f"{w:g}", w) for w in TV_WEIGHTS],
-                                                 description="TV weight", style=wide)
-        self.size_slider = widgets.IntSlider(min=MIN_SIZE, max=1024, step=32, description="size (px)", style=wide)
-        self.steps_slider = widgets.IntSlider(min=1, max=1000, description="steps", style=wide)
-        self.optimizer_buttons = widgets.ToggleButtons(options=OPTIMIZERS, description="optimizer", style=wide)
-        self.init_buttons = widgets.ToggleButtons(options=INITS, description="initialisation", style=wide)
-        self.seed_box = widgets.BoundedIntText(min=0, max=2**31 - 1, description="seed", style=wide)
-        self.run_button = widgets.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
-        self.save_button = widgets.Button(description="Save PNG", icon="save", disabled=True)
-        self.progress = widgets.IntProgress(min=0, max=1, value=0, description="progress", style=wide)
-        self.progress_label = widgets.Label()
-        self.preview = widgets.Image(format="png", width=PREVIEW_WIDTH)
-        self.losses = widgets.HTML(loss_plot_svg([], "loss"))
-        self.status = widgets.HTML()
-        self.gallery = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._tag_for_browser()
-        self._wire()
-        self.set_settings(settings)
-        self.widget = self._layout()
-
-    def _tag_for_browser(self) -> None:
-        self.preview.add_class("nst-preview")
-        self.run_button.add_class("nst-run")
-        self.stop_button.add_class("nst-stop")
-        self.status.add_class("nst-status")
-        self.gallery.add_class("nst-gallery")
-        for name, slider in self.layer_sliders.items():
-            slider.add_class(f"nst-weight-{name}")
 
     def _wire(self) -> None:
         self.run_button.on_click(lambda _: self.run())
@@ -138,53 +91,14 @@ class Playground:
         self.style_picker.observe(lambda change: self._show_thumb(change["new"], self.style_thumb), "value")
         self.upload.observe(self._on_upload, "value")
 
-    def _layout(self) -> widgets.Widget:
-        pickers = [widgets.HBox([self.content_picker, self.content_thumb]),
-                   widgets.HBox([self.style_picker, self.style_thumb]), self.upload]
-        controls = widgets.VBox([*pickers, widgets.HTML("<b>style layer weights</b>"), *self.layer_sliders.values(),
-                                 widgets.HTML("<b>loss and run</b>"), self.ratio_slider, self.tv_slider,
-                                 self.size_slider, self.steps_slider, self.optimizer_buttons, self.init_buttons,
-                                 self.seed_box, widgets.HBox([self.run_button, self.stop_button, self.save_button])])
-        view = widgets.VBox([widgets.HBox([self.progress, self.progress_label]), self.preview, self.losses, self.status])
-        return widgets.VBox([widgets.HBox([controls, view]), widgets.HTML("<b>gallery</b>"), self.gallery])
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    # ---- settings ----
-    @property
-    def settings(self) -> Settings:
-        """The settings the widgets hold now."""
-        return Settings(
-            content=self.content_picker.value, style=self.style_picker.value,
-            layer_weights={name: float(s.value) for name, s in self.layer_sliders.items()},
-            ratio=float(self.ratio_slider.value), tv_weight=float(self.tv_slider.value),
-            size=int(self.size_slider.value), steps=int(self.steps_slider.value),
-            optimizer=self.optimizer_buttons.value, init=self.init_buttons.value, seed=int(self.seed_box.value),
-        )
-
     def set_settings(self, settings: Settings) -> None:
-        """Move every widget to ``settings`` (image names must be in data_dir or uploaded)."""
-        self.content_picker.value, self.style_picker.value = settings.content, settings.style
-        for name, slider in self.layer_sliders.items():
-            slider.value = settings.layer_weights.get(name, 0.0)
-        exponent = math.log10(settings.ratio) if settings.ratio > 0 else self.ratio_slider.min
-        self.ratio_slider.min = min(self.ratio_slider.min, math.floor(exponent))
-        self.ratio_slider.max = max(self.ratio_slider.max, math.ceil(exponent))
-        self.ratio_slider.value = settings.ratio
-        if settings.tv_weight not in TV_WEIGHTS:
-            labels = sorted({*TV_WEIGHTS, settings.tv_weight})
-            self.tv_slider.options = [(f"{w:g}", w) for w in labels]
-        self.tv_slider.value = settings.tv_weight
-        self.size_slider.value, self.steps_slider.value = settings.size, settings.steps
-        self.optimizer_buttons.value, self.init_buttons.value = settings.optimizer, settings.init
-        self.seed_box.value = settings.seed
+        """Move every widget to ``settings`` (image names must be in data_dir or uploaded) and show the images."""
+        super().set_settings(settings)
         self._show_thumb(settings.content, self.content_thumb)
         self._show_thumb(settings.style, self.style_thumb)
         if self.last_record is None:
             self._show_thumb(settings.content, self.preview, PREVIEW_WIDTH)
 
-    # ---- images ----
     def _source_bytes(self, name: str) -> bytes:
         if name in self._uploads:
             return self._uploads[name]
@@ -203,7 +117,7 @@ class Playground:
         try:
             target.value = png_bytes(self._load(name), size)
         except ImageError as error:
-            self._say(str(error), "error")
+            self.say(str(error), "error")
 
     def _on_upload(self, change: dict[str, Any]) -> None:
         for item in change["new"]:
@@ -214,7 +128,7 @@ class Playground:
         try:
             load_image(data, max_size=MAX_INPUT_SIZE, name=name)
         except ImageError as error:
-            self._say(str(error), "error")
+            self.say(str(error), "error")
             return False
         label = f"upload: {name}"
         self._uploads[label] = bytes(data)
@@ -225,18 +139,8 @@ class Playground:
                 picker.options = (*picker.options, label)
             picker.value = value
         self.content_picker.value = label
-        self._say(f"{name} is now the content image (it is in the style picker too)", "info")
+        self.say(f"{name} is now the content image (it is in the style picker too)", "info")
         return True
-
-    # ---- messages and display ----
-    def _say(self, text: str, kind: str = "info") -> None:
-        self.status.value = f'<span style="color:{_COLORS[kind]}">{html.escape(text)}</span>'
-
-    @property
-    def message(self) -> str:
-        """The status line as plain text."""
-        text = self.status.value.split(">", 1)[-1].rsplit("<", 1)[0]
-        return html.unescape(text)
 
     def _set_running(self, running: bool) -> None:
         self.run_button.disabled = running
@@ -259,7 +163,7 @@ class Playground:
             The record when it came from the cache or ``wait`` is true, else None (the run goes on in a thread).
         """
         if self.running:
-            self._say("a run is already going: press Stop first", "warning")
+            self.say("a run is already going: press Stop first", "warning")
             return None
         self.last_error = None
         settings = self.settings
@@ -277,7 +181,7 @@ class Playground:
             return record
         self._stop.clear()
         self._set_running(True)
-        self._say(f"running {settings.size} px, {settings.steps} steps...", "info")
+        self.say(f"running {settings.size} px, {settings.steps} steps...", "info")
         self._thread = threading.Thread(target=self._work, args=(settings, options, content_image, style_image, key),
                                         name="nst-playground", daemon=True)
         self._thread.start()
@@ -292,7 +196,7 @@ class Playground:
         """Ask the run to end after its current step; the image so far is kept."""
         if self.running:
             self._stop.set()
-            self._say("stopping after the current step...", "warning")
+            self.say("stopping after the current step...", "warning")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run thread ends; True if it has ended."""
@@ -304,11 +208,7 @@ class Playground:
         """Stop any run, wait for it and close the widgets."""
         self.stop()
         self.wait(30)
-        pending = [self.widget]
-        while pending:
-            widget = pending.pop()
-            pending.extend(getattr(widget, "children", ()))
-            widget.close()
+        super().close()
 
     def _engine_tag(self) -> str:
         return f"{getattr(self.engine, '__module__', '')}.{getattr(self.engine, '__qualname__', repr(self.engine))}"
@@ -362,7 +262,7 @@ class Playground:
         self.preview.value = png_bytes(image, PREVIEW_WIDTH)
         self.losses.value = loss_plot_svg(history, stage, weights=self._weights)
         if stage == "quick preview":
-            self._say("quick preview done; now the requested size...", "info")
+            self.say("quick preview done; now the requested size...", "info")
 
     def _finish(self, record: RunRecord) -> None:
         self.last_record = record
@@ -371,11 +271,11 @@ class Playground:
         self.progress.value = self.progress.max if not record.stopped else self.progress.value
         self.progress_label.value = "stopped" if record.stopped else "done"
         if record.cached:
-            self._say(f"from the cache (the run took {record.seconds:.1f} s)", "done")
+            self.say(f"from the cache (the run took {record.seconds:.1f} s)", "done")
         elif record.stopped:
-            self._say(f"stopped after {record.seconds:.1f} s: the image so far is kept (not cached)", "warning")
+            self.say(f"stopped after {record.seconds:.1f} s: the image so far is kept (not cached)", "warning")
         else:
-            self._say(f"done in {record.seconds:.1f} s", "done")
+            self.say(f"done in {record.seconds:.1f} s", "done")
         self._add_to_gallery(record)
         if not self.running:
             self._set_running(False)
@@ -383,7 +283,7 @@ class Playground:
     def _fail(self, error: BaseException, wait: bool) -> None:
         self.last_error = error
         message = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
-        self._say(message, "error")
+        self.say(message, "error")
         if wait:
             raise error
 
@@ -404,14 +304,14 @@ class Playground:
         """Write the current result as a PNG whose text metadata holds the settings and engine options."""
         record = self.last_record
         if record is None:
-            self._say("nothing to save yet: press Run first", "warning")
+            self.say("nothing to save yet: press Run first", "warning")
             return None
         path = Path(path) if path is not None else self.save_dir / f"playground_{record.key[:12]}.png"
         metadata = {**settings_metadata(record.settings, record.options), "nst:stopped": str(record.stopped)}
         try:
             written = save_image(record.image, path, metadata=metadata)
         except OSError as error:
-            self._say(f"could not save {path}: {error}", "error")
+            self.say(f"could not save {path}: {error}", "error")
             return None
-        self._say(f"saved {written}", "done")
+        self.say(f"saved {written}", "done")
         return written

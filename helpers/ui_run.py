@@ -58,7 +58,8 @@ def run_stages(engine: Callable[..., Any], content_image: Tensor, style_image: T
     """Call ``engine`` once at ``preview_size`` (when the result is larger) and once with ``options``.
 
     Args:
-        engine: called as ``engine(content_image, style_image, **options, callback=..., callback_every=..., **extras)``.
+        engine: called as ``engine(content_image, style_image, **options, callback=..., callback_every=1, **extras)``;
+            the callback comes after every step, so Stop takes effect within one step.
         content_image, style_image: (1, 3, H, W) in [0, 1].
         options: engine options from ``settings_to_options``.
         stop: when set, the callback returns False, the engine returns its best image so far and no stage follows.
@@ -78,8 +79,7 @@ def run_stages(engine: Callable[..., Any], content_image: Tensor, style_image: T
             on_step(offset + step, image, record, label)
             return not stop.is_set()
 
-        every = max(1, stage["steps"] // 25)
-        result = engine(content_image, style_image, **stage, callback=callback, callback_every=every, **(extras or {}))
+        result = engine(content_image, style_image, **stage, callback=callback, callback_every=1, **(extras or {}))
         offset += stage["steps"]
         if label == "quick preview":
             first_preview = time.perf_counter() - start

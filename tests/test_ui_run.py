@@ -55,7 +55,7 @@ def test_options_and_extras_reach_the_engine_unchanged():
     engine = FakeEngine()
     options = settings_to_options(Settings(size=64, steps=100))
     run_stages(engine, *IMAGES, options, stop=threading.Event(), on_step=lambda *args: None, extras={"progress": False})
-    assert engine.calls == [{**options, "progress": False, "callback_every": 4}]
+    assert engine.calls == [{**options, "progress": False, "callback_every": 1}]
 
 
 @pytest.mark.parametrize("stop_at, calls", [(3, 1), (8, 2)])
