@@ -172,6 +172,8 @@ def test_slider_and_run_change_the_preview(tmp_path):
             finally:
                 if artifacts is not None:
                     artifacts.mkdir(parents=True, exist_ok=True)
+                    if page.locator("img.nst-preview").count():
+                        page.locator("img.nst-preview").scroll_into_view_if_needed()
                     page.screenshot(path=str(artifacts / "playground.png"), full_page=False)
                 browser.close()
     finally:
