@@ -23,7 +23,7 @@ from .plan import (autocast_dtype, cached_extractor, check_image, failure_hint, 
                    smaller_size, start_image, uses_channels_last)
 from .vgg import TORCHVISION_INDEX, VGGFeatures
 
-__all__ = ["StyleResult", "stylize", "reconstruct", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
+__all__ = ["StyleResult", "stylize", "reconstruct", "live_preview", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
 
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 DEFAULT_STYLE_LAYERS = {"relu1_1": 0.2, "relu2_1": 0.2, "relu3_1": 0.2, "relu4_1": 0.2, "relu5_1": 0.2}
@@ -133,8 +133,8 @@ def stylize(
     content_layers: str | Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
     content_weight: float = 1.0,
-    style_weight: float = 1e3,
-    tv_weight: float = 0.0,
+    style_weight: float = 1e-4,
+    tv_weight: float = 1e6,
     init: str | Tensor = "content",
     optimizer: str = "lbfgs",
     steps: int | None = None,
@@ -214,12 +214,13 @@ def reconstruct(
         content_layer: match this layer's features (content reconstruction); default "relu4_2".
         style_layers: match these layers' Gram matrices instead (style reconstruction, texture synthesis).
         init: the start; white noise by default, as in the paper.
-        **options: ``stylize``'s options from ``content_weight`` on (steps, size, seed, optimizer, callback, ...).
+        **options: ``stylize``'s keyword options (steps, size, seed, optimizer, callback, ...);
+            content_weight and style_weight default to 1, tv_weight to 0.
 
     Returns:
         A ``StyleResult``; its "content" or "style" column is the distance being minimised.
 
-    Built in notebooks/03_reconstructions.ipynb.
+    Built in notebooks/03_layer_reconstructions.ipynb.
     """
     check_image(image, "image")
     if content_layer is not None and style_layers is not None:
@@ -229,9 +230,35 @@ def reconstruct(
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise TypeError(f"reconstruct() got unexpected option(s) {unknown}")
-    options = {**allowed, "style_weight": 1.0, **options, "init": init}
+    options = {**allowed, "content_weight": 1.0, "style_weight": 1.0, "tv_weight": 0.0, **options, "init": init}
     if style_layers is None:
         layers = layer_weights(content_layer or "relu4_2", "content_layer")
         return _run(image, [], [], content_layers=layers, style_layers={}, **options)
     return _run(None, [image], [1.0], content_layers={}, style_layers=layer_weights(style_layers, "style_layers"),
                 **options)
+
+
+def live_preview(caption: bool = True) -> Callable[[int, Tensor, dict], None]:
+    """A callback for ``stylize`` that shows the current image in a notebook, replacing the previous one.
+
+    Args:
+        caption: show the step and the total loss under the image.
+
+    Returns:
+        ``callback(step, image, record)``; pass it as ``callback=live_preview()``.
+    """
+    from IPython.display import Pretty, display
+
+    from .images import to_pil
+
+    handles = {}
+
+    def callback(step: int, image: Tensor, record: dict) -> None:
+        shown = [to_pil(image)] + ([Pretty(f"step {step}: total loss {record['total']:.4g}")] if caption else [])
+        if not handles:
+            handles.update({i: display(item, display_id=True) for i, item in enumerate(shown)})
+        else:
+            for i, item in enumerate(shown):
+                handles[i].update(item)
+
+    return callback

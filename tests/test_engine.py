@@ -34,7 +34,7 @@ def test_stylize_lowers_the_loss_and_keeps_the_image_contract(run, content):
     result = run(steps=8)
     totals = [record["total"] for record in result.history]
     assert [record["step"] for record in result.history] == list(range(1, 9))
-    assert totals[-1] < 0.5 * totals[0]
+    assert totals[-1] < 0.8 * totals[0]
     assert result.image.shape == (1, 3, 32, 48) and result.image.dtype == torch.float32
     assert torch.isfinite(result.image).all() and 0 <= result.image.min() and result.image.max() <= 1
     assert set(result.history[0]) >= {"step", "seconds", "content", "style", "tv", "total", "style_layers"}
@@ -51,9 +51,9 @@ def test_record_total_is_the_weighted_sum_of_its_parts(run):
 
 
 def test_result_image_has_the_lowest_recorded_loss(run, caffe_vgg, content, style):
-    result = run(steps=6)
+    result = run(steps=6, content_weight=2.0, style_weight=1e-3, tv_weight=1e5)
     objective = StyleObjective(caffe_vgg, helpers.resize_image(content, 48), [helpers.resize_image(style, 48)], [1.0],
-                               {"relu2_2": 1.0}, SMALL, 1.0, 1e3, 0.0)
+                               {"relu2_2": 1.0}, SMALL, 2.0, 1e-3, 1e5)
     with torch.no_grad():
         total, _ = objective(result.image)
     assert float(total) == pytest.approx(min(r["total"] for r in result.history), rel=1e-4)
@@ -194,3 +194,21 @@ def test_inputs_are_not_modified(run, content, style):
 def test_bad_options_are_refused(run, options, message):
     with pytest.raises(ValueError, match=message):
         run(**options)
+
+
+def test_live_preview_shows_then_updates_one_image(run, monkeypatch):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def __init__(self, item):
+            self.items = [item]
+
+        def update(self, item):
+            self.items.append(item)
+
+    monkeypatch.setattr(IPython.display, "display", lambda item, display_id: shown.append(Handle(item)) or shown[-1])
+    run(steps=4, callback=helpers.live_preview(), callback_every=2)
+    assert len(shown) == 2 and len(shown[0].items) == 2
+    assert shown[0].items[-1].size == (48, 32) and shown[1].items[-1].data.startswith("step 4: total loss")
