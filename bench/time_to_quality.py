@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import datetime
 import json
 import os
@@ -133,40 +134,63 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class _MallInfo(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def _cpu_bytes_in_use() -> int:
+    """Bytes the C heap has handed out and not taken back (glibc's mallinfo2), where tensors live on a CPU."""
+    info = _mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+try:
+    _mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    _mallinfo2.restype = _MallInfo
+except (OSError, AttributeError):  # not glibc 2.33+: peak memory is reported as None
+    _mallinfo2 = None
+
+
 class PeakMemory:
-    """Peak extra memory of a block: CUDA's allocator peak, or resident memory sampled every 2 ms on a CPU."""
+    """Peak memory a block allocates beyond what was in use before it: CUDA's allocator peak on a GPU,
+    glibc's bytes in use sampled every 2 ms on a CPU (None where that is unavailable)."""
 
     def __init__(self, device: torch.device) -> None:
-        self.device, self.peak_mib = device, 0.0
-
-    @staticmethod
-    def _rss() -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        self.device, self.peak_mib = device, None
 
     def __enter__(self):
         if self.device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self.base = torch.cuda.memory_allocated()
-        else:
-            self.base, self.top, self.running = self._rss(), self._rss(), True
+        elif _mallinfo2 is not None:
+            self.base = self.top = _cpu_bytes_in_use()
+            self.running = True
             self.thread = threading.Thread(target=self._sample, daemon=True)
             self.thread.start()
         return self
 
     def _sample(self) -> None:
         while self.running:
-            self.top = max(self.top, self._rss())
+            self.top = max(self.top, _cpu_bytes_in_use())
             time.sleep(0.002)
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             self.peak_mib = (torch.cuda.max_memory_allocated() - self.base) / 2**20
-        else:
+        elif _mallinfo2 is not None:
             self.running = False
             self.thread.join()
             self.peak_mib = (self.top - self.base) / 2**20
+
+
+def seed_options(extractor: helpers.VGGFeatures, content: Tensor) -> dict:
+    """``helpers.stylize`` options that make its objective the seed's loss exactly."""
+    return {"content_layers": {SEED_CONTENT_LAYER: 1.0}, "style_layers": seed_style_layers(extractor, content),
+            "content_weight": SEED_CONTENT_WEIGHT, "style_weight": SEED_STYLE_WEIGHT, "tv_weight": 0.0,
+            "init": "content", "optimizer": "lbfgs", "size": max(content.shape[-2:]), "progress": False,
+            "extractor": extractor}
 
 
 def run_engine(extractor, content, style, objective: SeedObjective, target_loss: float, steps: int, pyramid: int,
@@ -183,15 +207,25 @@ def run_engine(extractor, content, style, objective: SeedObjective, target_loss:
             return False
         return True
 
-    result = helpers.stylize(
-        content, style, content_layers={SEED_CONTENT_LAYER: 1.0}, style_layers=seed_style_layers(extractor, content),
-        content_weight=SEED_CONTENT_WEIGHT, style_weight=SEED_STYLE_WEIGHT, tv_weight=0.0, init="content",
-        optimizer="lbfgs", steps=steps, size=max(full), pyramid=pyramid, precision=precision, callback=check,
-        callback_every=1, progress=False, extractor=extractor,
-    )
-    at_full = [r["seconds"] for r in result.history if r["size"] == full]
-    return {"result": result, "reached": reached, "step_times": [b - a for a, b in zip(at_full, at_full[1:])],
-            "final_loss": objective(result.image)}
+    result = helpers.stylize(content, style, **seed_options(extractor, content), steps=steps, pyramid=pyramid,
+                             precision=precision, callback=check, callback_every=1)
+    return {"result": result, "reached": reached, "final_loss": objective(result.image)}
+
+
+def step_times(content, style, extractor, precisions: list[str], rounds: int = 5) -> dict[str, float]:
+    """Median ms per step of each contender at full size, measured in alternation so that load changes hit all alike."""
+    times: dict[str, list[float]] = {"seed": [], "seed_frozen": [], **{p: [] for p in precisions}}
+    run_seed(extractor, content, style, 1)  # warm-up: lazy imports, allocator, cuDNN's choice of kernels
+    for precision in precisions:
+        helpers.stylize(content, style, **seed_options(extractor, content), steps=2, pyramid=3, precision=precision)
+    for _ in range(rounds):
+        times["seed"] += run_seed(extractor, content, style, 2)["step_times"]
+        times["seed_frozen"] += run_seed(extractor, content, style, 2, frozen=True)["step_times"]
+        for precision in precisions:
+            history = helpers.stylize(content, style, **seed_options(extractor, content), steps=3, pyramid=1,
+                                      precision=precision).history
+            times[precision] += [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])]
+    return {name: _ms(values) for name, values in times.items()}
 
 
 def seed_images(content: Tensor, style: Tensor, size: int) -> tuple[Tensor, Tensor]:
@@ -205,6 +239,10 @@ def seed_images(content: Tensor, style: Tensor, size: int) -> tuple[Tensor, Tens
     return content, style.clamp(0, 1)
 
 
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} MiB"
+
+
 def _ms(values: list[float]) -> float:
     return 1000 * statistics.median(values)
 
@@ -212,39 +250,40 @@ def _ms(values: list[float]) -> float:
 def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyramid: int, precisions: list[str],
             device: torch.device) -> dict:
     """Run both contenders at one size on one device and return the numbers."""
+    where = f"[{device} {content.shape[-2]}x{content.shape[-1]}]"
     objective = SeedObjective(extractor, content, style)
-    run_seed(extractor, content, style, 2)  # warm-up, untimed
-    frozen = run_seed(extractor, content, style, 6, frozen=True)
+    per_step = step_times(content, style, extractor, precisions)
     with PeakMemory(device) as memory:
         seed = run_seed(extractor, content, style, seed_steps)
     seed_loss_value = objective(seed["image"])
     report = {
         "size": list(content.shape[-2:]), "device": str(device), "seed_steps": seed_steps,
         "seed_final_loss": seed_loss_value, "seed_final_loss_clipped": objective(seed["image"].clamp(0, 1)),
-        "seed_seconds": seed["seconds"], "seed_ms_per_step": _ms(seed["step_times"]),
-        "seed_frozen_ms_per_step": _ms(frozen["step_times"][1:]), "seed_peak_mib": memory.peak_mib, "engine": {},
+        "seed_seconds": seed["seconds"], "seed_ms_per_step_in_run": _ms(seed["step_times"]),
+        "seed_ms_per_step": per_step["seed"], "seed_frozen_ms_per_step": per_step["seed_frozen"],
+        "seed_peak_mib": memory.peak_mib, "engine": {},
     }
-    print(f"[{device} {content.shape[-2]}x{content.shape[-1]}] seed loop: {seed_steps} Adam steps in "
-          f"{seed['seconds']:.1f} s ({report['seed_ms_per_step']:.0f} ms/step; with frozen weights "
-          f"{report['seed_frozen_ms_per_step']:.0f} ms/step), final seed loss {seed_loss_value:.6g}, "
-          f"peak {memory.peak_mib:.0f} MiB", flush=True)
+    print(f"{where} seed loop: {seed_steps} Adam steps in {seed['seconds']:.1f} s, final seed loss "
+          f"{seed_loss_value:.6g} ({report['seed_final_loss_clipped']:.6g} clipped to [0, 1]), peak "
+          f"{_mib(memory.peak_mib)}; {per_step['seed']:.0f} ms/step ({per_step['seed_frozen']:.0f} with frozen "
+          f"weights)", flush=True)
     for precision in precisions:
-        helpers.stylize(content, style, steps=3, pyramid=pyramid, precision=precision, progress=False,
-                        extractor=extractor)  # warm-up, untimed
         with PeakMemory(device) as memory:
             ours = run_engine(extractor, content, style, objective, seed_loss_value, engine_steps, pyramid, precision)
         reached = ours["reached"]
         numbers = {"reached": bool(reached), "seconds_to_seed_quality": reached.get("seconds"),
-                   "steps_to_seed_quality": reached.get("step"), "ms_per_step": _ms(ours["step_times"]),
-                   "final_loss": ours["final_loss"], "peak_mib": memory.peak_mib, "pyramid": pyramid}
-        numbers["speedup"] = seed["seconds"] / reached["seconds"] if reached else None
-        numbers["step_speedup"] = report["seed_ms_per_step"] / numbers["ms_per_step"]
+                   "steps_to_seed_quality": reached.get("step"), "ms_per_step": per_step[precision],
+                   "final_loss": ours["final_loss"], "peak_mib": memory.peak_mib, "pyramid": pyramid,
+                   "speedup": seed["seconds"] / reached["seconds"] if reached else None,
+                   "step_speedup": per_step["seed"] / per_step[precision],
+                   "step_speedup_vs_frozen_seed": per_step["seed_frozen"] / per_step[precision]}
         report["engine"][precision] = numbers
-        when = (f"seed quality in {reached['seconds']:.2f} s (step {reached['step']})" if reached
+        when = (f"seed quality in {reached['seconds']:.2f} s (step {reached['step']}, "
+                f"{numbers['speedup']:.1f}x faster)" if reached
                 else f"did NOT reach seed quality in {engine_steps} steps (loss {ours['final_loss']:.6g})")
-        print(f"[{device} {content.shape[-2]}x{content.shape[-1]}] helpers.stylize ({precision}, pyramid={pyramid}): "
-              f"{when}, {numbers['ms_per_step']:.0f} ms/step ({numbers['step_speedup']:.2f}x the seed's step), "
-              f"peak {memory.peak_mib:.0f} MiB", flush=True)
+        print(f"{where} helpers.stylize ({precision}, pyramid={pyramid}): {when}, peak {_mib(memory.peak_mib)}; "
+              f"{per_step[precision]:.0f} ms/step ({numbers['step_speedup']:.2f}x faster than the seed's step, "
+              f"{numbers['step_speedup_vs_frozen_seed']:.2f}x with its weights frozen)", flush=True)
     return report
 
 
@@ -263,8 +302,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="128 px against the seed's loss after 300 steps")
     parser.add_argument("--size", type=int, help="longest side in px (default 256, quick 128)")
     parser.add_argument("--seed-steps", type=int, help="Adam steps of the seed loop (default 2000, quick 300)")
-    parser.add_argument("--steps", type=int, default=1000, help="evaluation budget of helpers.stylize")
-    parser.add_argument("--pyramid", type=int, default=2, help="pyramid levels of helpers.stylize")
+    parser.add_argument("--steps", type=int, default=400, help="evaluation budget of helpers.stylize")
+    parser.add_argument("--pyramid", type=int, default=3, help="pyramid levels of helpers.stylize")
     parser.add_argument("--content", default=str(ROOT / "data" / "chelsea.png"))
     parser.add_argument("--style", default=str(ROOT / "data" / "starry_night.jpg"))
     parser.add_argument("--weights", default="caffe", choices=["caffe", "torchvision"])

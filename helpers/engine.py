@@ -27,8 +27,8 @@ __all__ = ["StyleResult", "stylize", "reconstruct", "live_preview", "DEFAULT_CON
 
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 DEFAULT_STYLE_LAYERS = {"relu1_1": 0.2, "relu2_1": 0.2, "relu3_1": 0.2, "relu4_1": 0.2, "relu5_1": 0.2}
-_DEFAULT_STEPS = {"lbfgs": 300, "adam": 500}
-_COARSE_SHARE = 0.5
+_DEFAULT_STEPS = {"lbfgs": 150, "adam": 300}
+_COARSE_SHARE = 0.1
 _OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
 
 
@@ -82,7 +82,8 @@ def _run(content: Tensor | None, styles: list[Tensor], blend: list[float], *, co
     fast = torch.backends.cudnn.flags(enabled=True, benchmark=True) if device.type == "cuda" else nullcontext()
     try:
         with fast:
-            image, stopped = _optimize(session, plan, objective, image, optimizer, lr, uses_channels_last(net))
+            image, stopped = _optimize(session, plan, objective, image, optimizer, lr, uses_channels_last(net),
+                                       isinstance(init, str) and init == "content")
     except _OUT_OF_MEMORY as error:
         h, w = session.shape[-2:]
         raise DeviceMemoryError(
@@ -97,16 +98,28 @@ def _run(content: Tensor | None, styles: list[Tensor], blend: list[float], *, co
     return StyleResult(image.detach().float().contiguous().clamp(0, 1), session.history, stopped)
 
 
-def _optimize(session: Session, plan, objective, image: Tensor, optimizer: str, lr: float,
-              channels_last: bool) -> tuple[Tensor, str]:
-    """Run each pyramid level from the previous level's best image; return the last best image and why it stopped."""
-    level, stopped = None, "steps"
+def _resize(image: Tensor, shape) -> Tensor:
+    return F.interpolate(image, size=shape[-2:], mode="bicubic", align_corners=False)
+
+
+def _optimize(session: Session, plan, objective, image: Tensor, optimizer: str, lr: float, channels_last: bool,
+              keep_detail: bool) -> tuple[Tensor, str]:
+    """Run each pyramid level from the previous level's best image; return the last best image and why it stopped.
+
+    With ``keep_detail`` (a start from the content) a finer level starts from its own content image plus the
+    upsampled change that the coarser level made, instead of a blurred upsampling of the coarse result.
+    """
+    level, stopped, previous = None, "steps", None
     try:
         for index, (level_content, level_styles) in enumerate(plan):
             shape = (level_content if level_content is not None else level_styles[0]).shape
             session.shape = shape
             if image.shape != shape:
-                image = F.interpolate(image, size=shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+                if keep_detail and previous is not None:  # the coarse change, on the content's own fine detail
+                    image = (_resize(image - previous, shape) + level_content).clamp(0, 1)
+                else:
+                    image = _resize(image, shape).clamp(0, 1)
+            previous = level_content
             budget = session.steps if index == len(plan) - 1 else round(session.steps * _COARSE_SHARE)
             level = Level(session, objective(level_content, level_styles), tuple(shape), channels_last, budget)
             try:
@@ -163,7 +176,7 @@ def stylize(
         content_weight, style_weight, tv_weight: α, β and the smoothness weight.
         init: "content", "noise", "style" or a (1, 3, h, w) image to start from.
         optimizer: "lbfgs" or "adam" (``lr`` is Adam's step size in [0, 1] pixel units).
-        steps: objective evaluations in all (default 300 for L-BFGS, 500 for Adam).
+        steps: objective evaluations in all levels (default 150 for L-BFGS, 300 for Adam).
         size: longest side of the result in pixels (default 256 on a CPU, 512 on a GPU).
         style_scale: the style image's longest side as a multiple of ``size``.
         seed: seeds the noise start; the same seed on the same machine gives the same image.
@@ -172,7 +185,9 @@ def stylize(
         pooling, weights: passed to ``load_vgg19`` (ignored when ``extractor`` is given).
         device: where to run (default: the extractor's device, else the content image's).
         precision: "auto" (bf16 autocast on CUDA, else fp32), "fp32" or "bf16".
-        pyramid: number of sizes, coarse to fine, each half the next; 1 optimises at ``size`` only.
+        pyramid: number of sizes, coarse to fine, each half the next (levels too small for the layers are
+            skipped); each coarser level gets a tenth of ``steps``. 1 optimises at ``size`` only; 3 is
+            the fast choice for large images or a style-heavy objective.
         progress: show a ``tqdm`` progress bar.
         extractor: a ``VGGFeatures`` to use instead of a cached one.
 
