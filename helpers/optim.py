@@ -99,6 +99,7 @@ class Level:
         if self.scale is None:
             self.scale = 1.0 / values[0] if values[0] > 0 else 1.0
         (total * self.scale).backward()
+        _synchronize(leaf)
         record = {"step": session.step, "seconds": session.seconds(), "content": values[1], "style": values[2],
                   "tv": values[3], "total": values[0], "style_layers": dict(zip(self.names, values[4:])),
                   "size": tuple(self.shape[-2:])}
@@ -106,6 +107,11 @@ class Level:
             self.best_total, self.best_image = values[0], image.detach().clone()
         session.after_step(record, image)
         return values[0] * self.scale, leaf.grad
+
+
+def _synchronize(tensor: Tensor) -> None:
+    if tensor.device.type == "cuda":
+        torch.cuda.synchronize(tensor.device)
 
 
 def _two_loop(g: Tensor, memory: list[tuple[Tensor, Tensor, Tensor]]) -> Tensor:
