@@ -87,7 +87,7 @@ def seed_style_layers(extractor: helpers.VGGFeatures, image: Tensor) -> dict[str
 
 def seed_network(extractor: helpers.VGGFeatures) -> nn.Sequential:
     """VGG19 as the seed's torchvision model behaves: in-place ReLUs and weights that require gradients."""
-    layers = copy.deepcopy(extractor.layers)
+    layers = copy.deepcopy(extractor.layers).to(memory_format=torch.contiguous_format)
     for module in layers:
         if isinstance(module, nn.ReLU):
             module.inplace = True
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"objective: the seed's loss on VGG19 with {args.weights} weights; content {Path(args.content).name}, "
           f"style {Path(args.style).name}", flush=True)
     content_full, style_full = helpers.load_image(args.content), helpers.load_image(args.style)
-    extractor = helpers.load_vgg19(args.weights)
+    extractor = helpers.load_vgg19(args.weights).to(memory_format=torch.channels_last)  # as stylize caches it
     cpu = compare(*seed_images(content_full, style_full, size), extractor, seed_steps, args.steps, args.pyramid,
                   ["fp32"], torch.device("cpu"))
     report = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),

@@ -212,3 +212,14 @@ def test_live_preview_shows_then_updates_one_image(run, monkeypatch):
     run(steps=4, callback=helpers.live_preview(), callback_every=2)
     assert len(shown) == 2 and len(shown[0].items) == 2
     assert shown[0].items[-1].size == (48, 32) and shown[1].items[-1].data.startswith("step 4: total loss")
+
+
+def test_bf16_autocast_keeps_grams_and_losses_in_float32(run, caffe_vgg, content, style):
+    objective = StyleObjective(caffe_vgg, helpers.resize_image(content, 48), [helpers.resize_image(style, 48)], [1.0],
+                               {"relu2_2": 1.0}, SMALL, 1.0, 1e-3, 0.0, autocast_dtype=torch.bfloat16)
+    assert all(gram.dtype == torch.float32 for gram in objective.style_targets.values())
+    with torch.no_grad():
+        total, parts = objective(helpers.resize_image(content, 48))
+    assert total.dtype == parts["style_layers"].dtype == torch.float32
+    fp32, bf16 = run(steps=6, precision="fp32"), run(steps=6, precision="bf16")
+    assert bf16.history[-1]["total"] == pytest.approx(fp32.history[-1]["total"], rel=0.05)
