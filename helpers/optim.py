@@ -14,12 +14,11 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .errors import NonFiniteLossError
 from .objective import StyleObjective
 
-__all__ = ["Session", "Level", "StopRun", "run_lbfgs", "run_adam"]
+__all__ = ["Session", "Level", "StopRun", "run_lbfgs", "run_adam", "live_preview"]
 
 Callback = Callable[[int, Tensor, dict], object]
 
@@ -39,7 +38,7 @@ class Session:
         self.steps, self.step, self.history, self.shape = steps, 0, [], (0, 0)
         self.callback, self.callback_every, self.hint = callback, callback_every, hint
         self.start, self.paused = time.perf_counter(), 0.0
-        self.bar = tqdm(total=steps, disable=not progress, desc="stylize", unit="step", leave=False)
+        self.bar = _progress_bar(steps) if progress else None
 
     def seconds(self) -> float:
         """Wall time since the run began, without the time spent inside the callback."""
@@ -47,8 +46,9 @@ class Session:
 
     def after_step(self, record: dict, image: Tensor) -> None:
         self.history.append(record)
-        self.bar.update(1)
-        self.bar.set_postfix_str(f"loss {record['total']:.4g}", refresh=False)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"loss {record['total']:.4g}", refresh=False)
         if self.callback is None or record["step"] % self.callback_every:
             return
         began = time.perf_counter()
@@ -58,6 +58,17 @@ class Session:
             self.paused += time.perf_counter() - began
         if verdict is False:
             raise StopRun("callback")
+
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress_bar(steps: int):
+    from tqdm.auto import tqdm  # imported here: in a notebook, tqdm.auto pulls in ipywidgets
+
+    return tqdm(total=steps, desc="stylize", unit="step", leave=False)
 
 
 class Level:
@@ -175,3 +186,29 @@ def run_adam(level: Level, x: Tensor, lr: float, betas: tuple[float, float] = (0
         v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
         denominator = (v / (1 - betas[1] ** t)).sqrt_().add_(eps)
         x.addcdiv_(m, denominator, value=-lr / (1 - betas[0] ** t)).clamp_(0, 1)
+
+
+def live_preview(caption: bool = True) -> Callable[[int, Tensor, dict], None]:
+    """A callback for ``stylize`` that shows the current image in a notebook, replacing the previous one.
+
+    Args:
+        caption: show the step and the total loss under the image.
+
+    Returns:
+        ``callback(step, image, record)``; pass it as ``callback=live_preview()``.
+    """
+    from IPython.display import Pretty, display
+
+    from .images import to_pil
+
+    handles = {}
+
+    def callback(step: int, image: Tensor, record: dict) -> None:
+        shown = [to_pil(image)] + ([Pretty(f"step {step}: total loss {record['total']:.4g}")] if caption else [])
+        if not handles:
+            handles.update({i: display(item, display_id=True) for i, item in enumerate(shown)})
+        else:
+            for i, item in enumerate(shown):
+                handles[i].update(item)
+
+    return callback

@@ -223,3 +223,10 @@ def test_bf16_autocast_keeps_grams_and_losses_in_float32(run, caffe_vgg, content
     assert total.dtype == parts["style_layers"].dtype == torch.float32
     fp32, bf16 = run(steps=6, precision="fp32"), run(steps=6, precision="bf16")
     assert bf16.history[-1]["total"] == pytest.approx(fp32.history[-1]["total"], rel=0.05)
+
+
+def test_progress_bar_shows_steps_and_quiet_mode_prints_nothing(run, capsys):
+    run(steps=3, progress=False)
+    assert capsys.readouterr().err == ""
+    run(steps=3, progress=True)
+    assert "3/3" in capsys.readouterr().err
