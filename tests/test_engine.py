@@ -230,3 +230,19 @@ def test_progress_bar_shows_steps_and_quiet_mode_prints_nothing(run, capsys):
     assert capsys.readouterr().err == ""
     run(steps=3, progress=True)
     assert "stylize" in capsys.readouterr().err
+
+
+def test_init_accepts_an_image_of_any_size_and_style(run):
+    start = torch.full((1, 3, 20, 30), 0.5)
+    from_grey, from_style = run(init=start, steps=1), run(init="style", steps=1)
+    assert from_grey.image.shape == from_style.image.shape == (1, 3, 32, 48)
+    assert from_grey.history[0]["total"] != from_style.history[0]["total"]
+    assert from_grey.history[0]["content"] > 0
+
+
+def test_pooling_builds_and_caches_its_own_extractor(content, style):
+    result = helpers.stylize(content, style, **{**FAST, "steps": 2}, pooling="avg")
+    cached = engine.cached_extractor(None, "caffe", "avg", torch.device("cpu"))
+    assert cached.pooling == "avg" and isinstance(cached.layers[4], torch.nn.AvgPool2d)
+    assert cached is engine.cached_extractor(None, "caffe", "avg", torch.device("cpu"))
+    assert result.image.shape == (1, 3, 32, 48)
