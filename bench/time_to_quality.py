@@ -253,8 +253,12 @@ def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyram
     where = f"[{device} {content.shape[-2]}x{content.shape[-1]}]"
     objective = SeedObjective(extractor, content, style)
     per_step = step_times(content, style, extractor, precisions)
+    def progress(step: int, loss: float) -> None:
+        if step % 250 == 0:
+            print(f"{where} seed loop: step {step}/{seed_steps}, loss {loss:.6g}", file=sys.stderr, flush=True)
+
     with PeakMemory(device) as memory:
-        seed = run_seed(extractor, content, style, seed_steps)
+        seed = run_seed(extractor, content, style, seed_steps, on_step=progress)
     seed_loss_value = objective(seed["image"])
     report = {
         "size": list(content.shape[-2:]), "device": str(device), "seed_steps": seed_steps,
