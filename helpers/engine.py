@@ -53,7 +53,8 @@ class StyleResult:
 
     def __repr__(self) -> str:
         last = f", total={self.history[-1]['total']:.4g}" if self.history else ""
-        return f"StyleResult(image={tuple(self.image.shape)}, steps={len(self.history)}{last}, stopped={self.stopped!r})"
+        shape = tuple(self.image.shape)
+        return f"StyleResult(image={shape}, steps={len(self.history)}{last}, stopped={self.stopped!r})"
 
 
 def _run(content: Tensor | None, styles: list[Tensor], blend: list[float], *, content_layers, style_layers,
@@ -64,7 +65,8 @@ def _run(content: Tensor | None, styles: list[Tensor], blend: list[float], *, co
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     steps = _DEFAULT_STEPS[optimizer] if steps is None else int(steps)
     if steps < 1 or callback_every < 1 or pyramid < 1:
-        raise ValueError(f"steps, callback_every and pyramid must be at least 1, got {steps}, {callback_every}, {pyramid}")
+        raise ValueError(f"steps, callback_every and pyramid must be at least 1, got {steps}, {callback_every}, "
+                         f"{pyramid}")
     reference = content if content is not None else styles[0]
     device = torch.device(device) if device is not None else (extractor.mean.device if extractor else reference.device)
     amp_dtype = autocast_dtype(precision, device)
@@ -206,7 +208,8 @@ def stylize(
         check_image(style, "style_image" if len(styles) == 1 else f"style_image[{index}]")
     blend = [1.0] * len(styles) if style_blend_weights is None else [float(b) for b in style_blend_weights]
     if not styles or len(blend) != len(styles) or min(blend) < 0 or sum(blend) <= 0:
-        raise ValueError(f"give one non-negative blend weight per style image ({len(styles)}), got {style_blend_weights}")
+        raise ValueError(f"give one non-negative blend weight per style image ({len(styles)}), "
+                         f"got {style_blend_weights}")
     return _run(
         content_image, styles, [b / sum(blend) for b in blend],
         content_layers=layer_weights(content_layers, "content_layers"),

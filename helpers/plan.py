@@ -23,6 +23,7 @@ _EXTRACTORS: dict[tuple[str, str, str], VGGFeatures] = {}
 
 
 def layer_weights(spec: str | Sequence[str] | Mapping[str, float], what: str) -> dict[str, float]:
+    """Layer name -> weight from a name (weight 1), a list (equal weights summing to 1) or a mapping."""
     if isinstance(spec, str):
         spec = {spec: 1.0}
     elif not isinstance(spec, Mapping):
@@ -34,6 +35,7 @@ def layer_weights(spec: str | Sequence[str] | Mapping[str, float], what: str) ->
 
 
 def cached_extractor(extractor: VGGFeatures | None, weights: str, pooling: str, device: torch.device) -> VGGFeatures:
+    """``extractor`` itself, or a channels-last VGG19 loaded once per (weights, pooling, device)."""
     if extractor is not None:
         return extractor
     key = (weights, pooling, str(device))
@@ -43,10 +45,12 @@ def cached_extractor(extractor: VGGFeatures | None, weights: str, pooling: str, 
 
 
 def uses_channels_last(extractor: VGGFeatures) -> bool:
+    """Whether the extractor's weights are stored channels-last, so images should be too."""
     return extractor.layers[2].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def check_image(image: Tensor, name: str) -> None:
+    """Refuse anything but one finite (1, 3, H, W) image."""
     if not isinstance(image, Tensor) or image.dim() != 4 or image.shape[:2] != (1, 3):
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise ValueError(f"{name} must be one image of shape (1, 3, H, W) in [0, 1], got {shape}")
@@ -55,12 +59,13 @@ def check_image(image: Tensor, name: str) -> None:
 
 
 def level_sizes(size: int, levels: int, shortest_ratio: float, need: int) -> list[int]:
-    """Longest sides of the pyramid, coarse to fine; levels whose shorter side would be under ``need`` are dropped."""
+    """Longest sides of the pyramid, coarse to fine, without coarse levels whose shorter side is under 2 ``need``."""
     sizes = [round(size / 2**k) for k in range(levels)][::-1]
     return [s for s in sizes[:-1] if s * shortest_ratio >= 2 * need] + [size]
 
 
 def check_size(image: Tensor, name: str, layer: str) -> None:
+    """Raise ImageTooSmallError if ``image`` is too small for ``layer``."""
     need = min_image_size(layer)
     if min(image.shape[-2:]) < need:
         h, w = image.shape[-2:]
@@ -71,6 +76,9 @@ def check_size(image: Tensor, name: str, layer: str) -> None:
 
 
 def start_image(init: str | Tensor, content: Tensor | None, style: Tensor | None, shape, seed: int) -> Tensor:
+    """The first level's starting image, on the CPU: a resized image, or uniform noise from ``seed``."""
+    if isinstance(init, str) and init in ("content", "style") and {"content": content, "style": style}[init] is None:
+        raise ValueError(f"init={init!r} needs a {init} image; this run has none")
     if isinstance(init, Tensor):
         check_image(init, "init")
         start = init
@@ -86,15 +94,18 @@ def start_image(init: str | Tensor, content: Tensor | None, style: Tensor | None
 
 
 def failure_hint(optimizer: str, lr: float, weights: tuple[float, float, float], precision: str) -> str:
+    """The likely cause of a non-finite loss, for the error message."""
     if optimizer == "adam":
         cause = f"a learning rate too high for Adam (lr={lr:g}), or loss weights too large"
     else:
         cause = "loss weights so large that the loss overflows float32"
     cw, sw, tw = weights
-    return f"Likely cause: {cause} (content_weight={cw:g}, style_weight={sw:g}, tv_weight={tw:g}, precision={precision!r})."
+    return (f"Likely cause: {cause} (content_weight={cw:g}, style_weight={sw:g}, tv_weight={tw:g}, "
+            f"precision={precision!r}).")
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bfloat16 for "bf16" (and for "auto" on a CUDA device that has it), else None for float32."""
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
     if precision == "auto":
@@ -103,16 +114,17 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 
 def smaller_size(size: int) -> int:
+    """A size with about half the pixels, rounded down to a multiple of 16, to suggest after running out of memory."""
     return max(16, int(size / math.sqrt(2)) // 16 * 16)
 
 
 def plan_levels(content: Tensor | None, styles: list[Tensor], size: int, style_scale: float, levels: int,
-          deepest: str) -> list[tuple[Tensor | None, list[Tensor]]]:
+                deepest: str) -> list[tuple[Tensor | None, list[Tensor]]]:
     """Content and style images for each pyramid level, coarse to fine, checked against the deepest layer."""
     reference = content if content is not None else styles[0]
     h, w = reference.shape[-2:]
     need, plan = min_image_size(deepest), []
-    for k, s in enumerate(level_sizes(size, levels, min(h, w) / max(h, w), min_image_size(deepest))):
+    for s in level_sizes(size, levels, min(h, w) / max(h, w), need):
         level_content = resize_image(content, s, upscale=True) if content is not None else None
         level_styles = [resize_image(style, max(1, round(s * style_scale)), upscale=True) for style in styles]
         small = [img for img in [level_content, *level_styles] if img is not None and min(img.shape[-2:]) < need]

@@ -171,6 +171,12 @@ def test_reconstruct_style_matches_gram_matrices(style, caffe_vgg):
     assert result.image.shape == (1, 3, 30, 48)
 
 
+def test_reconstruct_refuses_a_start_from_an_image_it_does_not_have(style, caffe_vgg):
+    with pytest.raises(ValueError, match="init='content' needs a content image"):
+        helpers.reconstruct(style, style_layers=["relu1_1"], init="content", steps=2, size=48, extractor=caffe_vgg,
+                            progress=False)
+
+
 def test_out_of_memory_names_the_size_and_suggests_a_smaller_one(run, monkeypatch):
     def boom(self, image):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
