@@ -11,7 +11,60 @@ from torch import Tensor
 from .losses import content_loss, gram_matrix, layer_style_loss, tv_loss
 from .vgg import TORCHVISION_INDEX, VGGFeatures
 
-__all__ = ["StyleObjective"]
+__all__ = ["StyleObjective", "gram_mse"]
+
+
+class _GramMSE(torch.autograd.Function):
+    """mean((F Fᵀ / M - A)²) for one (1, C, H, W) feature map, with its gradient written out.
+
+    The gradient is 4 (G - A) F / (C² M) (G and A are symmetric): one matrix product instead of the
+    two that autograd spends on F Fᵀ, and no copy of a channels-last F, which is already the (M, C)
+    matrix Fᵀ in memory. Everything runs in float32, also under autocast.
+    """
+
+    @staticmethod
+    def forward(ctx, features: Tensor, target: Tensor) -> Tensor:
+        _, c, h, w = features.shape
+        with torch.autocast(features.device.type, enabled=False):
+            channels_last = features.is_contiguous(memory_format=torch.channels_last)
+            ctx.positions_first = channels_last and not features.is_contiguous()
+            if ctx.positions_first:
+                flat = features.permute(0, 2, 3, 1).reshape(h * w, c).float()  # Fᵀ, rows are positions
+                gram = flat.t() @ flat / (h * w)
+            else:
+                flat = features.reshape(c, h * w).float()
+                gram = flat @ flat.t() / (h * w)
+            difference = gram - target.reshape(c, c).float()
+            ctx.save_for_backward(flat, difference)
+            ctx.shape, ctx.dtype = features.shape, features.dtype
+            return (difference * difference).mean()
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        flat, difference = ctx.saved_tensors
+        _, c, h, w = ctx.shape
+        scale = grad_output.float() * (4.0 / (c * c * h * w))
+        with torch.autocast(flat.device.type, enabled=False):
+            if ctx.positions_first:
+                grad = (flat @ (difference * scale)).view(1, h, w, c).permute(0, 3, 1, 2)
+            else:
+                grad = ((difference * scale) @ flat).view(1, c, h, w)
+        return grad.to(ctx.dtype), None
+
+
+def gram_mse(features: Tensor, target_gram: Tensor) -> Tensor:
+    """``losses.layer_style_loss`` with a hand-written gradient, for one image (batch 1); the same value.
+
+    Args:
+        features: (1, C, H, W) features, contiguous or channels-last, any float dtype.
+        target_gram: (C, C) or (1, C, C) target Gram matrix.
+
+    Returns:
+        Scalar float32 tensor: mean((F Fᵀ / (H W) - target)²).
+    """
+    if features.shape[0] != 1:
+        return layer_style_loss(features, target_gram)
+    return _GramMSE.apply(features, target_gram)
 
 
 class StyleObjective:
@@ -85,7 +138,7 @@ class StyleObjective:
         content = style = image.new_zeros((), dtype=torch.float32)
         for name, target in self.content_targets.items():
             content = content + self.content_layers[name] * content_loss(features[name].float(), target)
-        per_layer = [layer_style_loss(features[name], gram) for name, gram in self.style_targets.items()]
+        per_layer = [gram_mse(features[name], gram) for name, gram in self.style_targets.items()]
         for name, loss in zip(self.style_targets, per_layer):
             style = style + self.style_layers[name] * loss
         content_weight, style_weight, tv_weight = self.weights
