@@ -218,13 +218,13 @@ def step_times(content, style, extractor, precisions: list[str], rounds: int = 5
     run_seed(extractor, content, style, 1)  # warm-up: lazy imports, allocator, cuDNN's choice of kernels
     for precision in precisions:
         helpers.stylize(content, style, **seed_options(extractor, content), steps=2, pyramid=3, precision=precision)
-    for _ in range(rounds):
-        times["seed"] += run_seed(extractor, content, style, 2)["step_times"]
-        times["seed_frozen"] += run_seed(extractor, content, style, 2, frozen=True)["step_times"]
+    for _ in range(rounds):  # the first step of each call is left out: it pays for allocating the buffers
+        times["seed"] += run_seed(extractor, content, style, 3)["step_times"][1:]
+        times["seed_frozen"] += run_seed(extractor, content, style, 3, frozen=True)["step_times"][1:]
         for precision in precisions:
-            history = helpers.stylize(content, style, **seed_options(extractor, content), steps=3, pyramid=1,
+            history = helpers.stylize(content, style, **seed_options(extractor, content), steps=4, pyramid=1,
                                       precision=precision).history
-            times[precision] += [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])]
+            times[precision] += [b["seconds"] - a["seconds"] for a, b in zip(history[1:], history[2:])]
     return {name: _ms(values) for name, values in times.items()}
 
 
@@ -241,6 +241,19 @@ def seed_images(content: Tensor, style: Tensor, size: int) -> tuple[Tensor, Tens
 
 def _mib(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} MiB"
+
+
+def _steps_per_size(history: list[dict]) -> dict[str, int]:
+    """How many evaluations the run spent at each pyramid size, coarse to fine, as {"HxW": count}."""
+    counts: dict[str, int] = {}
+    for record in history:
+        key = "x".join(map(str, record["size"]))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _ms_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms/step"
 
 
 def _ms(values: list[float]) -> float:
@@ -270,13 +283,18 @@ def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyram
     print(f"{where} seed loop: {seed_steps} Adam steps in {seed['seconds']:.1f} s, final seed loss "
           f"{seed_loss_value:.6g} ({report['seed_final_loss_clipped']:.6g} clipped to [0, 1]), peak "
           f"{_mib(memory.peak_mib)}; {per_step['seed']:.0f} ms/step ({per_step['seed_frozen']:.0f} with frozen "
-          f"weights)", flush=True)
+          f"weights); in the run {report['seed_ms_per_step_in_run']:.0f} ms/step", flush=True)
     for precision in precisions:
         with PeakMemory(device) as memory:
             ours = run_engine(extractor, content, style, objective, seed_loss_value, engine_steps, pyramid, precision)
         reached = ours["reached"]
+        history = ours["result"].history
+        full_steps = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])
+                      if a["size"] == b["size"] == tuple(content.shape[-2:])]
         numbers = {"reached": bool(reached), "seconds_to_seed_quality": reached.get("seconds"),
                    "steps_to_seed_quality": reached.get("step"), "ms_per_step": per_step[precision],
+                   "ms_per_step_in_run": _ms(full_steps) if full_steps else None,
+                   "steps_per_size": _steps_per_size(history),
                    "final_loss": ours["final_loss"], "peak_mib": memory.peak_mib, "pyramid": pyramid,
                    "speedup": seed["seconds"] / reached["seconds"] if reached else None,
                    "step_speedup": per_step["seed"] / per_step[precision],
@@ -287,7 +305,9 @@ def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyram
                 else f"did NOT reach seed quality in {engine_steps} steps (loss {ours['final_loss']:.6g})")
         print(f"{where} helpers.stylize ({precision}, pyramid={pyramid}): {when}, peak {_mib(memory.peak_mib)}; "
               f"{per_step[precision]:.0f} ms/step ({numbers['step_speedup']:.2f}x faster than the seed's step, "
-              f"{numbers['step_speedup_vs_frozen_seed']:.2f}x with its weights frozen)", flush=True)
+              f"{numbers['step_speedup_vs_frozen_seed']:.2f}x with its weights frozen); in the run "
+              f"{_ms_text(numbers['ms_per_step_in_run'])} at full size, steps per size {numbers['steps_per_size']}",
+              flush=True)
     return report
 
 
