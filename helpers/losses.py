@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-__all__ = ["gram_matrix", "content_loss", "style_loss", "layer_style_loss", "tv_loss"]
+__all__ = ["gram_matrix", "content_loss", "style_loss", "layer_style_loss", "tv_loss", "balanced_weights"]
 
 
 def _check_feature_map(features: Tensor, name: str) -> None:
@@ -117,3 +117,29 @@ def tv_loss(image: Tensor) -> Tensor:
     down = image[:, :, 1:, :] - image[:, :, :-1, :]
     across = image[:, :, :, 1:] - image[:, :, :, :-1]
     return torch.mean(down**2) + torch.mean(across**2)
+
+
+def balanced_weights(targets: Mapping[str, Tensor]) -> dict[str, float]:
+    """Layer weights that put every layer's loss on one scale: w_l = 1 / (n mean(T_l²)) for n layers.
+
+    A candidate whose features (or Gram matrices) are near zero has a loss near mean(T_l²) at layer l,
+    so each weighted term starts near 1 / n and the terms sum to about 1. Without this, the raw terms
+    of different layers differ by orders of magnitude and the deepest or shallowest layer decides alone.
+
+    Args:
+        targets: layer name -> target, the content features or the style Gram matrix at that layer.
+
+    Returns:
+        layer name -> weight, ready for ``stylize``'s ``content_layers`` or ``style_layers``.
+
+    Built in notebooks/03_layer_reconstructions.ipynb.
+    """
+    if not targets:
+        raise ValueError("targets is empty: give at least one layer's target")
+    weights = {}
+    for name, target in targets.items():
+        energy = target.detach().double().pow(2).mean().item()
+        if not energy > 0 or energy == float("inf"):
+            raise ValueError(f"the target of layer {name} has mean square {energy}; it needs a finite, non-zero one")
+        weights[name] = 1.0 / (len(targets) * energy)
+    return weights

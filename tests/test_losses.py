@@ -77,3 +77,24 @@ def test_tv_loss_matches_naive_loop(generator):
     expected = down / (2 * 3 * 5) + across / (2 * 4 * 4)
     torch.testing.assert_close(helpers.tv_loss(image), expected)
     assert helpers.tv_loss(torch.full((1, 3, 6, 6), 0.3)).item() == 0
+
+
+def test_balanced_weights_hand_example():
+    targets = {"a": torch.tensor([[1.0, 3.0]]), "b": torch.full((2, 2), 10.0)}  # mean squares 5 and 100
+    assert helpers.balanced_weights(targets) == pytest.approx({"a": 1 / 10, "b": 1 / 200})
+
+
+def test_balanced_weights_start_every_layer_near_one_over_n(generator):
+    grams = {name: helpers.gram_matrix(torch.rand(1, c, 6, 6, generator=generator) * scale)
+             for name, c, scale in [("shallow", 4, 1.0), ("middle", 8, 30.0), ("deep", 16, 1e3)]}
+    zeros = {name: torch.zeros(1, gram.shape[1], 6, 6) for name, gram in grams.items()}
+    weights = helpers.balanced_weights(grams)
+    terms = [weights[name] * helpers.layer_style_loss(zeros[name], gram).item() for name, gram in grams.items()]
+    assert terms == pytest.approx([1 / 3] * 3, rel=1e-5)
+    assert helpers.style_loss(zeros, grams, weights).item() == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("targets, message", [({}, "empty"), ({"relu1_1": torch.zeros(3, 3)}, "relu1_1")])
+def test_balanced_weights_refuses_empty_or_zero_targets(targets, message):
+    with pytest.raises(ValueError, match=message):
+        helpers.balanced_weights(targets)
