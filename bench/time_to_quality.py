@@ -311,8 +311,20 @@ def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyram
     return report
 
 
+def _cpu_model() -> str | None:
+    """The CPU's name from /proc/cpuinfo (Linux), else None."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def machine() -> dict:
     info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_model": _cpu_model(),
             "python": platform.python_version(), "torch": torch.__version__, "helpers": helpers.__version__,
             "threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
     if torch.cuda.is_available():
