@@ -17,14 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DeviceMemoryError
 from .objective import StyleObjective
 from .optim import Level, Session, StopRun, live_preview, run_adam, run_lbfgs
 from .plan import (autocast_dtype, cached_extractor, check_image, failure_hint, layer_weights, plan_levels,
-                   smaller_size, start_image, uses_channels_last)
+                   resize_to, smaller_size, start_image, uses_channels_last)
 from .vgg import TORCHVISION_INDEX, VGGFeatures
 
 __all__ = ["StyleResult", "stylize", "reconstruct", "live_preview", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
@@ -100,12 +99,8 @@ def _run(content: Tensor | None, styles: list[Tensor], blend: list[float], *, co
         session.close()
     final = plan[-1][0] if plan[-1][0] is not None else plan[-1][1][0]
     if image.shape != final.shape:
-        image = F.interpolate(image, size=final.shape[-2:], mode="bicubic", align_corners=False)
+        image = resize_to(image, final.shape)
     return StyleResult(image.detach().float().contiguous().clamp(0, 1), session.history, stopped)
-
-
-def _resize(image: Tensor, shape) -> Tensor:
-    return F.interpolate(image, size=shape[-2:], mode="bicubic", align_corners=False)
 
 
 def _optimize(session: Session, plan, objective, image: Tensor, optimizer: str, lr: float, channels_last: bool,
@@ -122,9 +117,9 @@ def _optimize(session: Session, plan, objective, image: Tensor, optimizer: str, 
             session.shape = shape
             if image.shape != shape:
                 if keep_detail and previous is not None:  # the coarse change, on the content's own fine detail
-                    image = (_resize(image - previous, shape) + level_content).clamp(0, 1)
+                    image = (resize_to(image - previous, shape) + level_content).clamp(0, 1)
                 else:
-                    image = _resize(image, shape).clamp(0, 1)
+                    image = resize_to(image, shape).clamp(0, 1)
             previous = level_content
             budget = session.steps if index == len(plan) - 1 else round(session.steps * _COARSE_SHARE)
             level = Level(session, objective(level_content, level_styles), tuple(shape), channels_last, budget)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
@@ -139,7 +140,7 @@ def balanced_weights(targets: Mapping[str, Tensor]) -> dict[str, float]:
     weights = {}
     for name, target in targets.items():
         energy = target.detach().double().pow(2).mean().item()
-        if not energy > 0 or energy == float("inf"):
+        if not (math.isfinite(energy) and energy > 0):
             raise ValueError(f"the target of layer {name} has mean square {energy}; it needs a finite, non-zero one")
         weights[name] = 1.0 / (len(targets) * energy)
     return weights

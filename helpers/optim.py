@@ -59,7 +59,6 @@ class Session:
         if verdict is False:
             raise StopRun("callback")
 
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -17,7 +17,7 @@ from .images import resize_image
 from .vgg import LAYER_NAMES, TORCHVISION_INDEX, VGGFeatures, load_vgg19, min_image_size
 
 __all__ = ["layer_weights", "cached_extractor", "uses_channels_last", "check_image", "plan_levels", "start_image",
-           "failure_hint", "autocast_dtype", "smaller_size"]
+           "resize_to", "failure_hint", "autocast_dtype", "smaller_size"]
 
 _EXTRACTORS: dict[tuple[str, str, str], VGGFeatures] = {}
 
@@ -77,20 +77,23 @@ def check_size(image: Tensor, name: str, layer: str) -> None:
 
 def start_image(init: str | Tensor, content: Tensor | None, style: Tensor | None, shape, seed: int) -> Tensor:
     """The first level's starting image, on the CPU: a resized image, or uniform noise from ``seed``."""
-    if isinstance(init, str) and init in ("content", "style") and {"content": content, "style": style}[init] is None:
-        raise ValueError(f"init={init!r} needs a {init} image; this run has none")
     if isinstance(init, Tensor):
         check_image(init, "init")
         start = init
-    elif init == "content" and content is not None:
-        start = content
-    elif init == "style" and style is not None:
-        start = style
+    elif init in ("content", "style"):
+        start = content if init == "content" else style
+        if start is None:
+            raise ValueError(f"init={init!r} needs a {init} image; this run has none")
     elif init == "noise":
         return torch.rand(shape, generator=torch.Generator().manual_seed(seed))
     else:
         raise ValueError(f"init must be 'content', 'noise', 'style' or an image tensor, got {init!r}")
-    return F.interpolate(start.float().cpu(), size=shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+    return resize_to(start.float().cpu(), shape).clamp(0, 1)
+
+
+def resize_to(image: Tensor, shape) -> Tensor:
+    """``image`` resized bicubically to the height and width of ``shape`` (values may overshoot [0, 1])."""
+    return F.interpolate(image, size=shape[-2:], mode="bicubic", align_corners=False)
 
 
 def failure_hint(optimizer: str, lr: float, weights: tuple[float, float, float], precision: str) -> str:
