@@ -74,15 +74,15 @@ class SeedObjective:
             return float(seed_loss(features, self.content_target, self.style_grams))
 
 
-def seed_style_layers(extractor: helpers.VGGFeatures, image: Tensor) -> dict[str, float]:
+def seed_style_layers(image: Tensor) -> dict[str, float]:
     """Per-layer weights that make ``helpers.stylize`` compute the seed's style term exactly.
 
     With G = F Fᵀ / (H W), the seed's w_l mean((G_raw - A_raw)^2) / (d h w) equals
-    w_l (H W / d) mean((G - A)^2), so the helpers weight of layer l is w_l H W / d at this image size.
+    w_l (H W / d) mean((G - A)^2), so the helpers weight of layer l is w_l H W / d at this image size
+    (the feature shapes come from ``helpers.analysis.layer_table``, without running the network).
     """
-    with torch.no_grad():
-        shapes = {name: f.shape for name, f in extractor(image, list(SEED_STYLE_WEIGHTS)).items()}
-    return {name: w * shapes[name][2] * shapes[name][3] / shapes[name][1] for name, w in SEED_STYLE_WEIGHTS.items()}
+    rows = {row.name: row for row in helpers.analysis.layer_table(*image.shape[-2:], deepest="relu5_1")}
+    return {name: w * rows[name].positions / rows[name].channels for name, w in SEED_STYLE_WEIGHTS.items()}
 
 
 def seed_network(extractor: helpers.VGGFeatures) -> nn.Sequential:
@@ -187,7 +187,7 @@ class PeakMemory:
 
 def seed_options(extractor: helpers.VGGFeatures, content: Tensor) -> dict:
     """``helpers.stylize`` options that make its objective the seed's loss exactly."""
-    return {"content_layers": {SEED_CONTENT_LAYER: 1.0}, "style_layers": seed_style_layers(extractor, content),
+    return {"content_layers": {SEED_CONTENT_LAYER: 1.0}, "style_layers": seed_style_layers(content),
             "content_weight": SEED_CONTENT_WEIGHT, "style_weight": SEED_STYLE_WEIGHT, "tv_weight": 0.0,
             "init": "content", "optimizer": "lbfgs", "size": max(content.shape[-2:]), "progress": False,
             "extractor": extractor}
@@ -222,15 +222,15 @@ def run_engine(extractor, content, style, objective: SeedObjective, target_loss:
 def step_times(content, style, extractor, precisions: list[str], rounds: int = 5) -> dict[str, float]:
     """Median ms per step of each contender at full size, measured in alternation so that load changes hit all alike."""
     times: dict[str, list[float]] = {"seed": [], "seed_frozen": [], **{p: [] for p in precisions}}
+    options = seed_options(extractor, content)
     run_seed(extractor, content, style, 1)  # warm-up: lazy imports, allocator, cuDNN's choice of kernels
     for precision in precisions:
-        helpers.stylize(content, style, **seed_options(extractor, content), steps=2, pyramid=3, precision=precision)
+        helpers.stylize(content, style, **options, steps=2, pyramid=3, precision=precision)
     for _ in range(rounds):  # the first step of each call is left out: it pays for allocating the buffers
         times["seed"] += run_seed(extractor, content, style, 3)["step_times"][1:]
         times["seed_frozen"] += run_seed(extractor, content, style, 3, frozen=True)["step_times"][1:]
         for precision in precisions:
-            history = helpers.stylize(content, style, **seed_options(extractor, content), steps=4, pyramid=1,
-                                      precision=precision).history
+            history = helpers.stylize(content, style, **options, steps=4, pyramid=1, precision=precision).history
             times[precision] += [b["seconds"] - a["seconds"] for a, b in zip(history[1:], history[2:])]
     return {name: _ms(values) for name, values in times.items()}
 

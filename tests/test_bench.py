@@ -55,7 +55,7 @@ def test_stylize_objective_with_seed_weights_equals_the_seed_loss(caffe_vgg, pai
     content, style = pair
     image = torch.rand(1, 3, 43, 64, generator=generator)
     objective = StyleObjective(caffe_vgg, content, [style], [1.0], {"relu4_2": 1.0},
-                               bench.seed_style_layers(caffe_vgg, content), 1.0, 1e6, 0.0)
+                               bench.seed_style_layers(content), 1.0, 1e6, 0.0)
     with torch.no_grad():
         total, _ = objective(image)
     assert float(total) == pytest.approx(bench.SeedObjective(caffe_vgg, content, style)(image), rel=1e-5)
