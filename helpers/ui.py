@@ -21,13 +21,13 @@ from torch import Tensor
 from . import engine as engine_module
 from .errors import ImageError
 from .images import load_image, save_image
+from .plan import cached_extractor
 from .runtime import data_dir as default_data_dir
 from .ui_cache import ResultCache, cache_key, to_json_values
 from .ui_controls import PREVIEW_WIDTH, Controls
 from .ui_render import loss_plot_svg, png_bytes
 from .ui_run import RunRecord, run_stages
 from .ui_settings import Settings, preview_options, settings_metadata, settings_to_options
-from .vgg import load_vgg19
 
 __all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key"]
 
@@ -71,7 +71,6 @@ class Playground(Controls):
         self.records: list[RunRecord] = []
         self._uploads: dict[str, bytes] = {}
         self._images: dict[str, Tensor] = {}
-        self._extractor = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._live: list[dict[str, Any]] = []
@@ -217,10 +216,9 @@ class Playground(Controls):
         extras: dict[str, Any] = {"progress": False}
         if self.device is not None:
             extras["device"] = self.device
-        if self.engine is engine_module.stylize:
-            if self._extractor is None:
-                self._extractor = load_vgg19(device=self.device).to(memory_format=torch.channels_last)
-            extras["extractor"] = self._extractor
+        if self.engine is engine_module.stylize:  # the engine's own cached VGG19, shared with stylize() calls
+            device = torch.device(self.device if self.device is not None else "cpu")
+            extras["extractor"] = cached_extractor(None, "caffe", "max", device)
         return extras
 
     def _work(self, settings: Settings, options: dict[str, Any], content_image: Tensor, style_image: Tensor,
