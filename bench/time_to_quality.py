@@ -188,7 +188,7 @@ class PeakMemory:
 def seed_options(extractor: helpers.VGGFeatures, content: Tensor) -> dict:
     """``helpers.stylize`` options that make its objective the seed's loss exactly."""
     return {"content_layers": {SEED_CONTENT_LAYER: 1.0}, "style_layers": seed_style_layers(content),
-            "content_weight": SEED_CONTENT_WEIGHT, "style_weight": SEED_STYLE_WEIGHT, "tv_weight": 0.0,
+            "content_weight": SEED_CONTENT_WEIGHT, "style_weight": SEED_STYLE_WEIGHT, "tv_weight": 0.0, "units": "raw",
             "init": "content", "optimizer": "lbfgs", "size": max(content.shape[-2:]), "progress": False,
             "extractor": extractor}
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import ImageTooSmallError
-from .vgg import LAYER_NAMES, TORCHVISION_INDEX
+from .vgg import LAYER_NAMES, TORCHVISION_INDEX, check_image_size
 
 __all__ = ["LayerInfo", "GramCost", "layer_table", "receptive_field", "gram_cost", "markdown_table"]
 
@@ -60,8 +59,7 @@ def layer_table(height: int, width: int | None = None, deepest: str = "pool5") -
     width = height if width is None else width
     if min(height, width) < 1:
         raise ValueError(f"image size must be positive, got {height}x{width}")
-    if deepest not in TORCHVISION_INDEX:
-        raise ValueError(f"unknown VGG19 layer name {deepest!r}; valid names are: {', '.join(LAYER_NAMES)}")
+    check_image_size(height, width, deepest)
     rows: list[LayerInfo] = []
     channels, field, stride = 3, 1, 1
     for name in LAYER_NAMES[: TORCHVISION_INDEX[deepest] + 1]:
@@ -69,8 +67,6 @@ def layer_table(height: int, width: int | None = None, deepest: str = "pool5") -
             channels, field = _CHANNELS[int(name[4])], field + 2 * stride
         elif name.startswith("pool"):
             height, width, field, stride = height // 2, width // 2, field + stride, stride * 2
-            if min(height, width) < 1:
-                raise ImageTooSmallError(f"the image is too small for layer {name}: its output would be empty")
         rows.append(LayerInfo(name, channels, height, width, field, stride))
     return rows
 

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .errors import ImageError
 
-__all__ = ["load_image", "resize_image", "save_image", "to_pil", "show_image", "show_images"]
+__all__ = ["load_image", "resize_image", "save_image", "to_pil", "show_image", "show_images", "check_image", "as_image"]
 
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
@@ -50,6 +50,53 @@ def _open(source: str | Path | bytes | BinaryIO, name: str) -> Image.Image:
             raise ImageError(f"{name}: not an image format that Pillow can read") from None
         except (OSError, SyntaxError, ValueError) as error:
             raise ImageError(f"{name}: the image data is damaged or truncated ({error})") from None
+    return image
+
+
+def check_image(image: Tensor, name: str = "image", *, single: bool = False, values: bool = True) -> None:
+    """Raise ValueError, naming ``name`` and the reason, unless ``image`` meets the image contract.
+
+    Args:
+        image: should be a float tensor (B, 3, H, W) with finite values in [0, 1].
+        name: what the message calls it ("content_image", "style_image[1]", ...).
+        single: also require B = 1.
+        values: also check the values (finite, in [0, 1]); off where only the layout matters.
+    """
+    if not isinstance(image, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (1, 3, H, W) in [0, 1], got {type(image).__name__}")
+    if image.dim() != 4 or image.shape[1] != 3 or (single and image.shape[0] != 1):
+        wanted = "one image of shape (1, 3, H, W)" if single else "images of shape (B, 3, H, W)"
+        raise ValueError(f"{name} must be {wanted}, got shape {tuple(image.shape)}")
+    if not image.is_floating_point():
+        raise ValueError(f"{name} must be floating point with values in [0, 1], got dtype {image.dtype}")
+    if not values:
+        return
+    if not torch.isfinite(image).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    low, high = (float(v) for v in image.aminmax())
+    if low < -1e-3 or high > 1 + 1e-3:
+        raise ValueError(f"{name} has values in [{low:.4g}, {high:.4g}]; images are in [0, 1] "
+                         f"(divide 8-bit values by 255)")
+
+
+def as_image(image: Tensor, name: str = "image") -> Tensor:
+    """One image in the contract from what a caller may hand in: (3, H, W) gains its batch, uint8 becomes /255.
+
+    Args:
+        image: (1, 3, H, W) or (3, H, W); uint8 in 0-255 or floating point in [0, 1] (float64 and
+            half precision are converted to float32).
+        name: what error messages call it.
+
+    Returns:
+        float32 (1, 3, H, W) in [0, 1]: the input itself when it already is one, else a converted copy.
+    """
+    if isinstance(image, Tensor) and image.dim() == 3:
+        image = image.unsqueeze(0)
+    if isinstance(image, Tensor) and image.dtype == torch.uint8:
+        image = image.float() / 255
+    elif isinstance(image, Tensor) and image.is_floating_point() and image.dtype != torch.float32:
+        image = image.float()
+    check_image(image, name, single=True)
     return image
 
 
@@ -123,13 +170,9 @@ def resize_image(image: Tensor, max_size: int, upscale: bool = False) -> Tensor:
 
 
 def _to_uint8(image: Tensor) -> np.ndarray:
-    if image.dim() == 4:
-        if image.shape[0] != 1:
-            raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
-        image = image[0]
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(f"image must have shape (1, 3, H, W) or (3, H, W), got {tuple(image.shape)}")
-    image = image.detach().float().cpu()
+    image = image.unsqueeze(0) if isinstance(image, Tensor) and image.dim() == 3 else image
+    check_image(image, "image", single=True, values=False)
+    image = image[0].detach().float().cpu()
     if not torch.isfinite(image).all():
         raise ValueError("image contains NaN or infinite values; refusing to convert it")
     return (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

@@ -1,13 +1,14 @@
-"""The optimisation loop over an image's pixels: L-BFGS with a strong-Wolfe line search, or Adam.
+"""The optimisation loop over an image's pixels, with the stock ``torch.optim.LBFGS`` and ``torch.optim.Adam``.
 
 One *step* is one evaluation of the objective (a forward and a backward pass through VGG), for both
-optimizers: an L-BFGS iteration that needs a second line-search evaluation counts two steps. Every
-step appends one record to the history, so steps, records and compute stay in proportion.
+optimizers; an L-BFGS iteration whose line search needs a second evaluation counts two steps. Every step
+appends one record to the history. The pixels stay in [0, 1]: each evaluation scores the image clipped to
+the box (its gradient passes straight through the clip), and the pixels are projected onto the box after
+every optimizer step, so L-BFGS's next evaluation at the projected point is the one it has already made.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Callable
@@ -18,25 +19,22 @@ from torch import Tensor
 from .errors import NonFiniteLossError
 from .objective import StyleObjective
 
-__all__ = ["Session", "Level", "StopRun", "run_lbfgs", "run_adam", "live_preview"]
+__all__ = ["Recorder", "Problem", "run_lbfgs", "run_adam", "live_preview"]
 
 Callback = Callable[[int, Tensor, dict], object]
+_MEMORY = 4
 
 
-class StopRun(Exception):
-    """Raised inside the loop to end a level early; ``reason`` says why ("steps", "callback", "converged")."""
+class Recorder:
+    """What spans every level of a run: the step counter, the clock, the history, the callback and the bar.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Session:
-    """What spans every level of a run: the step counter, the clock, the history, the callback and the bar."""
+    ``stopped`` becomes "callback" when the callback returns False; the loops end after the current step.
+    """
 
     def __init__(self, steps: int, callback: Callback | None, callback_every: int, progress: bool, hint: str) -> None:
         self.steps, self.step, self.history, self.shape = steps, 0, [], (0, 0)
         self.callback, self.callback_every, self.hint = callback, callback_every, hint
+        self.stopped: str | None = None
         self.start, self.paused = time.perf_counter(), 0.0
         self.bar = _progress_bar(steps) if progress else None
 
@@ -44,7 +42,8 @@ class Session:
         """Wall time since the run began, without the time spent inside the callback."""
         return time.perf_counter() - self.start - self.paused
 
-    def after_step(self, record: dict, image: Tensor) -> None:
+    def add(self, record: dict, image: Tensor) -> None:
+        """Keep one step's record, advance the bar, and call the callback when it is due."""
         self.history.append(record)
         if self.bar is not None:
             self.bar.update(1)
@@ -57,7 +56,7 @@ class Session:
         finally:
             self.paused += time.perf_counter() - began
         if verdict is False:
-            raise StopRun("callback")
+            self.stopped = "callback"
 
     def close(self) -> None:
         if self.bar is not None:
@@ -70,121 +69,117 @@ def _progress_bar(steps: int):
     return tqdm(total=steps, desc="stylize", unit="step", leave=False)
 
 
-class Level:
-    """The optimisation at one image size: evaluates the objective and keeps the best image seen."""
-
-    def __init__(self, session: Session, objective: StyleObjective, shape: tuple[int, ...], channels_last: bool,
-                 budget: int) -> None:
-        self.session, self.objective, self.shape, self.channels_last = session, objective, shape, channels_last
-        self.stop_at = min(session.steps, session.step + budget)
-        self.scale = None
-        self.best_total, self.best_image = math.inf, None
-        self.names = list(objective.style_targets)
-
-    def to_flat(self, image: Tensor) -> Tensor:
-        """The optimisation variable: the pixels as one vector (NHWC order when channels_last)."""
-        pixels = image.permute(0, 2, 3, 1) if self.channels_last else image
-        return pixels.detach().float().contiguous().reshape(-1).clone()
-
-    def to_image(self, flat: Tensor) -> Tensor:
-        b, c, h, w = self.shape
-        return flat.view(b, h, w, c).permute(0, 3, 1, 2) if self.channels_last else flat.view(b, c, h, w)
-
-    def evaluate(self, flat: Tensor) -> tuple[float, Tensor]:
-        """Loss (rescaled so the level starts near 1) and its gradient at the pixels ``flat``."""
-        session = self.session
-        if session.step >= self.stop_at:
-            raise StopRun("steps")
-        leaf = flat.detach().requires_grad_(True)
-        image = self.to_image(leaf).clamp(0, 1)  # the loss of the image actually returned
-        total, parts = self.objective(image)
-        values = torch.cat([torch.stack([total.detach(), parts["content"], parts["style"], parts["tv"]]),
-                            parts["style_layers"]]).tolist()
-        session.step += 1
-        if not math.isfinite(values[0]):
-            raise NonFiniteLossError(
-                f"the loss became {values[0]} at step {session.step} ({self.shape[-2]}x{self.shape[-1]} px; "
-                f"content {values[1]:.4g}, style {values[2]:.4g}, tv {values[3]:.4g}). {session.hint}"
-            )
-        if self.scale is None:
-            self.scale = 1.0 / values[0] if values[0] > 0 else 1.0
-        (total * self.scale).backward()
-        _synchronize(leaf)
-        record = {"step": session.step, "seconds": session.seconds(), "content": values[1], "style": values[2],
-                  "tv": values[3], "total": values[0], "style_layers": dict(zip(self.names, values[4:])),
-                  "size": tuple(self.shape[-2:])}
-        if values[0] < self.best_total:
-            self.best_total, self.best_image = values[0], image.detach().clone()
-        session.after_step(record, image)
-        return values[0] * self.scale, leaf.grad
-
-
-def _synchronize(tensor: Tensor) -> None:
-    if tensor.device.type == "cuda":
-        torch.cuda.synchronize(tensor.device)
-
-
-def _two_loop(g: Tensor, memory: list[tuple[Tensor, Tensor, Tensor]]) -> Tensor:
-    """L-BFGS direction -H g from the stored (s, y, 1/yᵀs) pairs (Nocedal & Wright, Algorithm 7.4)."""
-    q, alphas = -g, []
-    for s, y, rho in reversed(memory):
-        alpha = rho * s.dot(q)
-        q = q - alpha * y
-        alphas.append(alpha)
-    s, y, _ = memory[-1]
-    r = q * (s.dot(y) / y.dot(y))
-    for (s, y, rho), alpha in zip(memory, reversed(alphas)):
-        r = r + s * (alpha - rho * y.dot(r))
-    return r
-
-
-def run_lbfgs(level: Level, x: Tensor, history_size: int = 20, first_step: float = 0.05) -> None:
-    """Minimise with L-BFGS and a strong-Wolfe line search until ``level`` raises StopRun.
+class Problem:
+    """The optimisation at one image size: the pixels, a closure for ``torch.optim``, and the best image seen.
 
     Args:
-        level: the objective at one size.
-        x: the starting pixels, flat (see ``Level.to_flat``).
-        history_size: how many (s, y) pairs the inverse-Hessian estimate remembers.
-        first_step: the largest pixel change (in [0, 1] units) of the first, steepest-descent step.
+        recorder: the run's ``Recorder``.
+        objective: the loss at this size.
+        start: (1, 3, H, W) starting image (clipped to [0, 1]).
+        channels_last: store the pixels as (1, H, W, 3), the layout a channels-last extractor reads fastest.
+        budget: the most steps this level may take.
     """
-    from torch.optim.lbfgs import _strong_wolfe
 
-    def along(x0: Tensor, t: float, d: Tensor) -> tuple[float, Tensor]:
-        return level.evaluate(x0 + t * d)
+    def __init__(self, recorder: Recorder, objective: StyleObjective, start: Tensor, channels_last: bool,
+                 budget: int) -> None:
+        self.recorder, self.objective, self.channels_last = recorder, objective, channels_last
+        self.stop_at = min(recorder.steps, recorder.step + budget)
+        pixels = start.detach().float().clamp(0, 1)
+        pixels = pixels.permute(0, 2, 3, 1) if channels_last else pixels
+        self.pixels = pixels.contiguous().clone().requires_grad_(True)
+        self.scale: float | None = None
+        self.best_total, self.best_image = math.inf, None
+        self.memory: list[tuple[Tensor, Tensor, Tensor]] = []
+        self.evaluations = 0
 
-    f, g = level.evaluate(x)
-    memory: list[tuple[Tensor, Tensor, Tensor]] = []
-    while True:
-        d = _two_loop(g, memory) if memory else -g
-        gtd = g.dot(d)
-        if not gtd < 0:
-            memory.clear()
-            d, gtd = -g, -g.dot(g)
-        t = 1.0 if memory else first_step / max(float(g.abs().max()), 1e-30)
-        f_new, g_new, t, _ = _strong_wolfe(along, x, t, d, f, g, gtd)
-        s, y = d * t, g_new - g
-        x = x + s
-        ys = y.dot(s)
-        if ys > 1e-10 * y.dot(y).clamp_min(1e-30).sqrt() * s.norm():
-            memory = memory[-(history_size - 1):] + [(s, y, 1.0 / ys)]
-        if abs(f - f_new) < 1e-9:
-            raise StopRun("converged")
-        f, g = f_new, g_new
+    def image(self) -> Tensor:
+        """The pixels as a (1, 3, H, W) view (channels-last in memory when the pixels are stored so)."""
+        return self.pixels.permute(0, 3, 1, 2) if self.channels_last else self.pixels
+
+    @property
+    def done(self) -> bool:
+        """True once the step budget is spent or the callback asked to stop."""
+        return self.recorder.stopped is not None or self.recorder.step >= self.stop_at
+
+    @torch.no_grad()
+    def project(self) -> None:
+        """Clip the pixels to [0, 1] in place."""
+        self.pixels.clamp_(0, 1)
+
+    def closure(self) -> Tensor:
+        """The scaled loss at the current pixels (a level starts near 1), with the gradient in ``pixels.grad``."""
+        shown = self.image().detach().clamp(0, 1)
+        for seen, loss, grad in self.memory:
+            if torch.equal(seen, shown):
+                self.pixels.grad = grad.clone()
+                return loss
+        view = self.image()
+        candidate = view + (view.clamp(0, 1) - view).detach()  # the clipped image; the gradient passes through
+        total, parts = self.objective(candidate)
+        value = self._record(float(total.detach()), parts, shown)
+        self.pixels.grad = None
+        (total * self.scale).backward()
+        loss = torch.tensor(value * self.scale)
+        self.memory = [*self.memory[-(_MEMORY - 1):], (shown, loss, self.pixels.grad.clone())]
+        return loss
+
+    def _record(self, total: float, parts: dict[str, Tensor], image: Tensor) -> float:
+        recorder = self.recorder
+        recorder.step += 1
+        self.evaluations += 1
+        terms = torch.stack([parts["content"], parts["style"], parts["tv"]])
+        content, style, tv, *layers = torch.cat([terms, parts["style_layers"]]).tolist()
+        if not math.isfinite(total):
+            h, w = image.shape[-2:]
+            raise NonFiniteLossError(
+                f"the loss became {total} at step {recorder.step} ({h}x{w} px; content {content:.4g}, "
+                f"style {style:.4g}, tv {tv:.4g}). {recorder.hint}")
+        if self.scale is None:
+            self.scale = 1.0 / total if total > 0 else 1.0
+        if total < self.best_total:
+            self.best_total, self.best_image = total, image.clone()
+        record = {"step": recorder.step, "seconds": recorder.seconds(), "content": content, "style": style, "tv": tv,
+                  "total": total, "style_layers": dict(zip(self.objective.style_targets, layers)),
+                  "size": tuple(image.shape[-2:])}
+        recorder.add(record, image)
+        return total
 
 
-def run_adam(level: Level, x: Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-    """Minimise with Adam (``lr`` in [0, 1] pixel units), clipping the pixels to [0, 1] after each step.
+def run_lbfgs(problem: Problem, history_size: int = 20, first_step: float = 0.05) -> str:
+    """Minimise with ``torch.optim.LBFGS`` and its strong-Wolfe line search until the problem is done.
 
-    The update is ``torch.optim.Adam``'s, written out so that the first call does not pay for its import.
+    Each ``optimizer.step`` makes one iteration; its line search may take at most the steps left in the
+    budget (``max_eval``), so a run never takes more steps than it was given. The first iteration, a
+    steepest-descent step, is scaled (through ``lr``) to move the pixel with the largest gradient by
+    ``first_step``; later iterations take L-BFGS's own step length 1, as torch does.
+
+    Returns:
+        "converged" when an iteration makes no progress, else "steps" (or the recorder's reason to stop).
     """
-    x = x.clone()
-    m, v = torch.zeros_like(x), torch.zeros_like(x)
-    for t in itertools.count(1):
-        _, g = level.evaluate(x)
-        m.mul_(betas[0]).add_(g, alpha=1 - betas[0])
-        v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
-        denominator = (v / (1 - betas[1] ** t)).sqrt_().add_(eps)
-        x.addcdiv_(m, denominator, value=-lr / (1 - betas[0] ** t)).clamp_(0, 1)
+    optimizer = torch.optim.LBFGS([problem.pixels], lr=1.0, max_iter=1, history_size=history_size,
+                                  tolerance_grad=0.0, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+    group = optimizer.param_groups[0]
+    problem.closure()  # the gradient at the start sets the first step's length
+    gradient = problem.pixels.grad.abs()
+    group["lr"] = first_step / float(gradient.max()) / min(1.0, 1.0 / float(gradient.sum()))
+    while not problem.done:
+        group["max_eval"] = problem.stop_at - problem.recorder.step  # the line search takes at most this many
+        before = problem.evaluations
+        optimizer.step(problem.closure)
+        problem.project()
+        group["lr"] = 1.0
+        if problem.evaluations == before:
+            return "converged"
+    return problem.recorder.stopped or "steps"
+
+
+def run_adam(problem: Problem, lr: float) -> str:
+    """Minimise with ``torch.optim.Adam`` (``lr`` in [0, 1] pixel units), projecting after each step, until done."""
+    optimizer = torch.optim.Adam([problem.pixels], lr=lr)
+    while not problem.done:
+        optimizer.step(problem.closure)
+        problem.project()
+    return problem.recorder.stopped or "steps"
 
 
 def live_preview(caption: bool = True) -> Callable[[int, Tensor, dict], None]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["choose_device", "seed_everything", "fast_mode", "data_dir", "DEVICE_ENV", "FAST_ENV", "DATA_ENV"]
+__all__ = ["choose_device", "seed_everything", "fast_mode", "data_dir", "autocast_dtype", "bf16_native", "DEVICE_ENV",
+           "FAST_ENV", "DATA_ENV"]
 
 DEVICE_ENV = "NST_DEVICE"
 FAST_ENV = "NST_FAST"
@@ -82,3 +83,32 @@ def data_dir() -> Path:
     if not path.is_dir():
         raise FileNotFoundError(f"the sample images folder {path} does not exist; set {DATA_ENV} to where data/ is")
     return path
+
+
+def bf16_native(device: str | torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware: a CUDA GPU of compute capability 8.0 or newer.
+
+    bfloat16 keeps float32's 8 exponent bits and drops mantissa bits to 7, so it covers the same range at
+    about 3 significant digits. Older GPUs (T4, V100) only emulate it, slower than float32.
+    """
+    device = torch.device(device)
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
+def autocast_dtype(precision: str, device: str | torch.device) -> torch.dtype | None:
+    """The autocast dtype of a run: bfloat16 for "bf16", and for "auto" on a GPU with native bf16; else None.
+
+    Args:
+        precision: "auto", "fp32" or "bf16".
+        device: the run's device.
+
+    Returns:
+        ``torch.bfloat16``, or None for plain float32.
+    """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    if precision == "auto":
+        precision = "bf16" if bf16_native(device) else "fp32"
+    return torch.bfloat16 if precision == "bf16" else None

@@ -8,6 +8,7 @@ import torch
 
 import helpers
 from helpers.objective import StyleObjective
+from helpers.options import StyleOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import time_to_quality as bench  # noqa: E402
@@ -54,8 +55,9 @@ def test_the_seeds_conv_features_are_relu_outputs(caffe_vgg, pair):
 def test_stylize_objective_with_seed_weights_equals_the_seed_loss(caffe_vgg, pair, generator):
     content, style = pair
     image = torch.rand(1, 3, 43, 64, generator=generator)
-    objective = StyleObjective(caffe_vgg, content, [style], [1.0], {"relu4_2": 1.0},
-                               bench.seed_style_layers(content), 1.0, 1e6, 0.0)
+    options = StyleOptions(content_layers={"relu4_2": 1.0}, style_layers=bench.seed_style_layers(content),
+                           content_weight=1.0, style_weight=1e6, units="raw")
+    objective = StyleObjective(caffe_vgg, content, [style], options)
     with torch.no_grad():
         total, _ = objective(image)
     assert float(total) == pytest.approx(bench.SeedObjective(caffe_vgg, content, style)(image), rel=1e-5)

@@ -14,7 +14,7 @@ from PIL import Image
 from helpers.errors import ImageError, NonFiniteLossError
 from helpers.images import load_image
 from helpers.ui import Playground
-from helpers.ui_settings import STYLE_LAYERS, Settings, settings_to_options
+from helpers.ui.settings import STYLE_LAYERS, Settings, settings_to_options
 
 RUN_KEYS = {"callback", "callback_every", "progress"}
 
@@ -294,5 +294,6 @@ def test_a_second_run_waits_for_the_first(data):
 
 
 def test_import_helpers_does_not_import_ipywidgets():
-    code = "import sys, helpers; assert 'ipywidgets' not in sys.modules; import helpers.ui; assert 'ipywidgets' in sys.modules"
+    code = ("import sys, helpers, helpers.ui.settings, helpers.ui.cache, helpers.ui.run; "
+            "assert 'ipywidgets' not in sys.modules; from helpers.ui import Playground; assert 'ipywidgets' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

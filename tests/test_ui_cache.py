@@ -3,7 +3,7 @@ import json
 import torch
 from PIL import Image
 
-from helpers.ui_cache import ResultCache, cache_key, to_json_values
+from helpers.ui.cache import ResultCache, cache_key, to_json_values
 
 OPTIONS = {"size": 64, "steps": 3, "style_layers": {"relu1_1": 1.0}}
 

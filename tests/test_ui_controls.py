@@ -1,7 +1,7 @@
 import pytest
 
-from helpers.ui_controls import Controls
-from helpers.ui_settings import STYLE_LAYERS, Settings
+from helpers.ui.controls import Controls
+from helpers.ui.settings import STYLE_LAYERS, Settings
 
 FILES = ["a.png", "b.jpg", "c.png"]
 

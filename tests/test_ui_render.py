@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from helpers.ui_render import loss_curves, loss_plot_svg, png_bytes
+from helpers.ui.render import loss_curves, loss_plot_svg, png_bytes
 
 
 def test_png_bytes_decode_to_the_image(generator):

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from helpers.ui_run import run_stages
-from helpers.ui_settings import Settings, settings_to_options
+from helpers.ui.run import run_stages
+from helpers.ui.settings import Settings, settings_to_options
 
 
 class FakeEngine:

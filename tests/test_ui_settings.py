@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from helpers.ui_settings import (
+from helpers.ui.settings import (
     CONTENT_WEIGHT,
     STYLE_LAYERS,
     Settings,

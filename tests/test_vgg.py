@@ -116,7 +116,19 @@ def test_too_small_image_names_layer_and_size(caffe_vgg):
         caffe_vgg(torch.rand(1, 3, 12, 20), layers=["relu1_1", "relu5_1"])
 
 
-def test_torchvision_weights_offline_fail_fast_with_advice(monkeypatch, tmp_path):
+def test_torchvision_weights_are_never_downloaded_unless_asked(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no network access without download=True")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert not helpers.torchvision_weights_cached()
+    with pytest.raises(helpers.WeightsUnavailableError, match=r"not in its cache; pass download=True.*weights='caffe'"):
+        helpers.load_vgg19(weights="torchvision")
+
+
+def test_torchvision_download_offline_fails_fast_with_advice(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
 
     def refuse(*args, **kwargs):
@@ -124,28 +136,27 @@ def test_torchvision_weights_offline_fail_fast_with_advice(monkeypatch, tmp_path
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     start = time.monotonic()
-    with pytest.raises(helpers.WeightsUnavailableError, match=r"weights='caffe'.*vgg19-dcbb9e9d\.pth"):
-        helpers.load_vgg19(weights="torchvision")
+    with pytest.raises(helpers.WeightsUnavailableError, match=r"cannot be downloaded.*vgg19-dcbb9e9d\.pth"):
+        helpers.load_vgg19(weights="torchvision", download=True)
     assert time.monotonic() - start < 5
 
 
 def test_torchvision_weights_load_from_cache_with_imagenet_preprocessing(monkeypatch, tmp_path):
-    from torchvision.models import vgg19
-
-    model = vgg19(weights=None)
+    features = vgg._make_layers("max")  # random weights in torchvision's layout, without the classifier
+    state = {f"features.{key}": value for key, value in features.state_dict().items()}
     (tmp_path / "checkpoints").mkdir()
-    torch.save(model.state_dict(), tmp_path / "checkpoints" / "vgg19-dcbb9e9d.pth")
+    (tmp_path / "checkpoints" / "vgg19-dcbb9e9d.pth").write_bytes(b"stand-in: the loader below is replaced")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    monkeypatch.setattr("torchvision.models._api.WeightsEnum.get_state_dict",
-                        lambda self, *a, **k: torch.load(tmp_path / "checkpoints" / "vgg19-dcbb9e9d.pth", weights_only=True))
+    monkeypatch.setattr("torchvision.models._api.WeightsEnum.get_state_dict", lambda self, *a, **k: state)
+    assert helpers.torchvision_weights_cached()
     net = helpers.load_vgg19(weights="torchvision")
-    torch.testing.assert_close(net.layers[0].weight, model.features[0].weight)
+    torch.testing.assert_close(net.layers[0].weight, features[0].weight)
     image = torch.full((1, 3, 1, 1), 0.5)
     expected = (0.5 - torch.tensor(vgg.IMAGENET_MEAN)) / torch.tensor(vgg.IMAGENET_STD)
     torch.testing.assert_close(net.preprocess(image).flatten(), expected)
     image = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        expected_features = model.features[: vgg.TORCHVISION_INDEX["relu2_2"] + 1](net.preprocess(image))
+        expected_features = features[: vgg.TORCHVISION_INDEX["relu2_2"] + 1](net.preprocess(image))
     torch.testing.assert_close(net(image, ["relu2_2"])["relu2_2"], expected_features)
 
 

@@ -18,18 +18,18 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor
 
-from . import engine as engine_module
-from .errors import ImageError
-from .images import load_image, save_image
-from .plan import cached_extractor
-from .runtime import data_dir as default_data_dir
-from .ui_cache import ResultCache, cache_key, to_json_values
-from .ui_controls import PREVIEW_WIDTH, Controls
-from .ui_render import loss_plot_svg, png_bytes
-from .ui_run import RunRecord, run_stages
-from .ui_settings import Settings, preview_options, settings_metadata, settings_to_options
+from .. import engine as engine_module
+from ..errors import ImageError
+from ..images import load_image, save_image
+from ..runtime import data_dir as default_data_dir
+from ..vgg import cached_vgg19
+from .cache import ResultCache, cache_key, to_json_values
+from .controls import PREVIEW_WIDTH, Controls
+from .render import loss_plot_svg, png_bytes
+from .run import RunRecord, run_stages
+from .settings import Settings, preview_options, settings_metadata, settings_to_options
 
-__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key"]
+__all__ = ["Playground"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_INPUT_SIZE = 1024
@@ -218,7 +218,7 @@ class Playground(Controls):
             extras["device"] = self.device
         if self.engine is engine_module.stylize:  # the engine's own cached VGG19, shared with stylize() calls
             device = torch.device(self.device if self.device is not None else "cpu")
-            extras["extractor"] = cached_extractor(None, "caffe", "max", device)
+            extras["extractor"] = cached_vgg19("caffe", "max", device)
         return extras
 
     def _work(self, settings: Settings, options: dict[str, Any], content_image: Tensor, style_image: Tensor,

@@ -13,8 +13,8 @@ from typing import Any
 
 from torch import Tensor
 
-from .errors import ImageError
-from .images import load_image, save_image
+from ..errors import ImageError
+from ..images import load_image, save_image
 
 __all__ = ["cache_key", "to_json_values", "CachedResult", "ResultCache"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .ui_render import loss_plot_svg
-from .ui_settings import INITS, MIN_SIZE, OPTIMIZERS, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHTS, Settings
+from .render import loss_plot_svg
+from .settings import INITS, MIN_SIZE, OPTIMIZERS, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHTS, Settings
 
 __all__ = ["Controls", "PREVIEW_WIDTH"]
 

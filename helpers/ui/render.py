@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import Tensor
 
-from .images import resize_image, to_pil
+from ..images import resize_image, to_pil
 
 __all__ = ["png_bytes", "loss_curves", "loss_plot_svg", "LOSS_NAMES"]
 

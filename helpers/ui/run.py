@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import Tensor
 
-from .ui_settings import Settings, describe_settings, preview_options
+from .settings import Settings, describe_settings, preview_options
 
 __all__ = ["RunRecord", "StagedRun", "run_stages"]
 
