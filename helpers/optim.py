@@ -106,13 +106,20 @@ class Problem:
         """Clip the pixels to [0, 1] in place."""
         self.pixels.clamp_(0, 1)
 
+    def _remembered(self, shown: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
+        return next((entry for entry in self.memory if torch.equal(entry[0], shown)), None)
+
+    def knows_current(self) -> bool:
+        """Whether the loss at the current pixels is remembered, so asking for it again costs no step."""
+        return self._remembered(self.image().detach().clamp(0, 1)) is not None
+
     def closure(self) -> Tensor:
         """The scaled loss at the current pixels (a level starts near 1), with the gradient in ``pixels.grad``."""
         shown = self.image().detach().clamp(0, 1)
-        for seen, loss, grad in self.memory:
-            if torch.equal(seen, shown):
-                self.pixels.grad = grad.clone()
-                return loss
+        remembered = self._remembered(shown)
+        if remembered is not None:
+            self.pixels.grad = remembered[2].clone()
+            return remembered[1]
         view = self.image()
         candidate = view + (view.clamp(0, 1) - view).detach()  # the clipped image; the gradient passes through
         total, parts = self.objective(candidate)
@@ -163,7 +170,11 @@ def run_lbfgs(problem: Problem, history_size: int = 20, first_step: float = 0.05
     gradient = problem.pixels.grad.abs()
     group["lr"] = first_step / float(gradient.max()) / min(1.0, 1.0 / float(gradient.sum()))
     while not problem.done:
-        group["max_eval"] = problem.stop_at - problem.recorder.step  # the line search takes at most this many
+        left = problem.stop_at - problem.recorder.step - (0 if problem.knows_current() else 1)
+        if left < 1:  # one step left, and the current point is new: spend it there
+            problem.closure()
+            break
+        group["max_eval"] = left  # the line search evaluates at most this many points
         before = problem.evaluations
         optimizer.step(problem.closure)
         problem.project()
