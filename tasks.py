@@ -14,6 +14,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -74,12 +75,16 @@ def test(python: Path, extra: list[str], full: bool) -> int:
     if not full:
         env.setdefault("NST_FAST", "1")
     env.setdefault("MPLBACKEND", "Agg")
+    scratch = tempfile.TemporaryDirectory(prefix="nst-test-")
+    env["NST_CACHE"] = str(Path(scratch.name) / "cache")  # every run starts with an empty playground cache
     command = [python, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
                "--nbval-cell-timeout=900", "-p", "no:cacheprovider"]
     try:
         run(*command, *extra, env=env)
     except subprocess.CalledProcessError as error:
         return error.returncode
+    finally:
+        scratch.cleanup()
     return 0
 
 

@@ -154,9 +154,9 @@ def stylize(
     *,
     content_layers: str | Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
-    content_weight: float = 1.0,
+    content_weight: float = 0.1,
     style_weight: float = 1.0,
-    tv_weight: float = 0.0,
+    tv_weight: float = 0.01,
     units: str = "balanced",
     init: str | Tensor = "content",
     optimizer: str = "lbfgs",
@@ -184,7 +184,9 @@ def stylize(
         content_layers: layer name, list of names, or name -> weight.
         style_layers: list of names (equal weights) or name -> weight w_l (relative: the style term is their
             weighted mean in balanced units); the default weighs relu1_1 ... relu5_1 equally.
-        content_weight, style_weight, tv_weight: α, β and the smoothness weight, read in ``units``.
+        content_weight, style_weight, tv_weight: α, β and the smoothness weight, read in ``units``. In balanced
+            units α/β = 1 makes the two terms end about equal; the default 0.1 leans to the painting, and
+            tv_weight 0.01 removes the pixel-scale speckle (the photo's own roughness scores 1).
         units: "balanced" (each term divided by its target's mean square: α/β = 1 balances content and
             style) or "raw" (plain means of squared differences, as notebooks 01-04 build them).
         init: "content", "noise", "style" or an image to start from.
@@ -255,6 +257,7 @@ def reconstruct(
     unknown = sorted(set(options) - set(StyleOptions.names()) | set(options) & {"content_layers"})
     if unknown:
         raise TypeError(f"reconstruct() got unexpected option(s) {unknown}; it takes {list(StyleOptions.names())}")
+    options.setdefault("tv_weight", 0.0)
     if style_layers is None:
         settings = StyleOptions(**options, init=init, content_layers=content_layer or "relu4_2", style_layers={})
         return run(image, [], [], settings, callback, extractor, device)

@@ -72,9 +72,9 @@ class StyleOptions:
 
     content_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
     style_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
-    content_weight: float = 1.0
+    content_weight: float = 0.1
     style_weight: float = 1.0
-    tv_weight: float = 0.0
+    tv_weight: float = 0.01
     units: str = "balanced"
     init: Any = "content"
     optimizer: str = "lbfgs"

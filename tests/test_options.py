@@ -26,7 +26,7 @@ def test_layer_weights_refuse_what_would_run_silently_wrong(spec, message):
 
 def test_defaults_are_balanced_units_with_equal_layer_weights():
     options = StyleOptions()
-    assert options.units == "balanced" and options.content_weight == options.style_weight == 1.0
+    assert options.units == "balanced" and (options.content_weight, options.style_weight) == (0.1, 1.0)
     assert options.style_layers == dict(DEFAULT_STYLE_LAYERS) and set(options.style_layers.values()) == {1.0}
     assert options.steps == 150 and StyleOptions(optimizer="adam").steps == 300
     assert options.deepest_layer == "relu5_1"
