@@ -64,9 +64,9 @@ def image_grid(
             ax.set_axis_on()
             _label_only(ax)
             if c == 0 and row_labels is not None:
-                ax.set_ylabel(row_labels[r], fontsize=9)
+                ax.set_ylabel(row_labels[r])
             if r == 0 and column_labels is not None:
-                ax.set_title(column_labels[c], fontsize=9)
+                ax.set_title(column_labels[c])
     return fig
 
 
@@ -112,5 +112,5 @@ def plot_history(
     ax.set_yscale("log")
     ax.set_xlabel("wall time (s)" if x == "seconds" else "step (objective evaluations)")
     ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the axes, never over a curve
     return ax

@@ -215,7 +215,7 @@ def show_image(image: Tensor, ax=None, title: str | None = None):
     ax.imshow(_to_uint8(image))
     ax.set_axis_off()
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     return ax
 
 
