@@ -46,24 +46,29 @@ def relative_error(answer, expected) -> float:
     return float(torch.linalg.vector_norm(a - e) / torch.linalg.vector_norm(e).clamp_min(1e-30))
 
 
-def _factor_hint(ratio: float, factors: Mapping[str, float]) -> str | None:
-    candidates = {**_CLEAN_FACTORS, **{1 / k: v for k, v in _CLEAN_FACTORS.items()}}
+def _factor_hint(ratio: float, factors: Mapping[str, float | tuple[float, str]]) -> str | None:
+    candidates = {}  # the exercise's own factors first: they know the likely mistake best
     for label, value in factors.items():
-        what = f"a factor of {label} = {value:g}: a sum over {label} where a mean was meant, or the reverse?"
+        value, what = value if isinstance(value, tuple) else (
+            value, f"a factor of {label} = {value:g}: a sum over {label} where a mean was meant, or the reverse?")
         candidates.setdefault(float(value), what)
         candidates.setdefault(1.0 / float(value), what)
+    for value, what in _CLEAN_FACTORS.items():
+        candidates.setdefault(value, what)
+        candidates.setdefault(1.0 / value, what)
     for value, hint in candidates.items():
         if abs(ratio - value) <= 1e-3 * abs(value):
             return hint
     return None
 
 
-def diagnose(answer, expected, factors: Mapping[str, float] | None = None) -> str | None:
+def diagnose(answer, expected, factors: Mapping[str, float | tuple[float, str]] | None = None) -> str | None:
     """Say how ``answer`` is off from ``expected``, or None when no simple explanation fits.
 
     Args:
         answer, expected: tensors, arrays or numbers.
-        factors: named sizes of the exercise, e.g. ``{"C": 64, "H·W": 1024}``, to recognise as factors.
+        factors: named sizes of the exercise, e.g. ``{"C": 64, "H·W": 1024}``, to recognise as factors; a value
+            may also be ``(factor, hint)`` for a mistake with its own explanation.
 
     Returns:
         One sentence, e.g. "your answer is 4 × the reference: a factor of 4: ...".
@@ -89,7 +94,7 @@ def diagnose(answer, expected, factors: Mapping[str, float] | None = None) -> st
 
 
 def check_answer(answer, expected, name: str = "answer", rtol: float = 1e-4,
-                 factors: Mapping[str, float] | None = None) -> float:
+                 factors: Mapping[str, float | tuple[float, str]] | None = None) -> float:
     """Print how far an exercise answer is from the reference and raise, with a hint, if it is too far.
 
     Args:

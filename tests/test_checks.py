@@ -61,3 +61,10 @@ def test_about_n_answers_pass_at_the_tolerance_the_exercise_gives():
     assert helpers.check_answer(98.0, 100.0, "about 100", rtol=0.05) == pytest.approx(0.02)
     with pytest.raises(AssertionError, match="close"):
         helpers.check_answer(99.5, 100.0, "exact")
+
+
+def test_a_factor_may_carry_its_own_hint():
+    with pytest.raises(AssertionError, match="counted both halves"):
+        helpers.check_answer(3.0, 1.5, factors={"full": (2.0, "counted both halves of a symmetric matrix?")})
+    with pytest.raises(AssertionError, match="counted both halves"):
+        helpers.check_answer(3.99, 2.0, factors={"full": (1.995, "counted both halves of a symmetric matrix?")})
