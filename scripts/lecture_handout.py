@@ -109,7 +109,6 @@ def render(path: Path, mathjax_url: str, mode: str = "") -> Path:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(SOURCE), keep_trailing_newline=True)
     markdown = environment.get_template("handout.md.j2").render(**context(mode=mode))
     body = mistune.create_markdown(plugins=["table", "math"], escape=False)(markdown)
-    body = re.sub(r"<h2>VGG19", '<h2 class="page-break">VGG19', body, count=1)
     html = environment.get_template("handout.html.j2").render(body=body, mathjax_url=mathjax_url)
     path.write_text(html, encoding="utf-8")
     return path
