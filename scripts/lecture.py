@@ -203,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         deck = lecture_decks.deck_notebook(nb, executed)
         slides[path.name] = lecture_decks.write_deck(deck, folders["slides"] / f"{path.stem}.slides.html", static, urls)
-        how = "reused" if run["reused"] else "executed"
+        how = "reused the stored run (it took" if run["reused"] else "executed (in"
         print(
-            f"  {path.name}: {how} in {run['wall_s']:.1f} s (peak {run.get('peak_rss_mb') or 0:.0f} MiB), "
-            f"{slides[path.name]} slides, step {time.perf_counter() - begin:.1f} s",
+            f"  {path.name}: {how} {run['wall_s']:.1f} s, peak {run.get('peak_rss_mb') or 0:.0f} MiB), "
+            f"{slides[path.name]} slides; this step {time.perf_counter() - begin:.1f} s",
             flush=True,
         )
     for name, count in slides.items():

@@ -42,6 +42,8 @@ def source_key(nb, root: Path, mode: str) -> str:
     digest = hashlib.sha256(f"{BUILD_VERSION}|{mode}|{sys.version_info[:2]}|{STYLE_CELL}|{RESOURCE_CELL}".encode())
     digest.update(json.dumps([[cell.cell_type, cell.source] for cell in nb.cells]).encode())
     for folder in ("helpers", "data"):
+        if not (root / folder).is_dir():
+            raise FileNotFoundError(f"{root / folder} is missing: the cache key needs it")
         for path in sorted((root / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(root)).encode())
