@@ -12,7 +12,7 @@ Rules (a cell tagged ``keep-slide-type`` keeps the slide type an author gave it 
   code cell (imports, device, seed), the cell tagged ``parameters``, cells of imports only, and the check
   cells of the exercises;
 - a cell that would push the running slide past the 16:9 frame (estimated from its source and the kind of
-  output it makes) starts a sub-slide;
+  output it makes) starts a sub-slide; a figure stays when it fits at 60 % of its height (the deck shrinks it);
 - a short markdown cell right after a code cell on the same slide is a fragment (the reading of a result);
 - exercises: a code cell with a line ``name = ...`` or ``return ...`` is tagged ``exercise``, the next code cell
   that calls ``check_answer`` ``exercise-check``, and a markdown cell with ``<details><summary>Solution``
@@ -200,14 +200,11 @@ def slide_types(nb) -> list[str]:
         height, level = record["height"], record["level"]
         if start_next or (level and level <= 2):
             kind = "slide"
-        elif (
-            level == 3
-            or used
-            and used + height > BUDGET
-            or record["figure"]
-            and used > BUDGET // 3
-            and used + height > BUDGET * 0.9
-        ):
+        elif level == 3:
+            kind = "subslide"
+        elif record["figure"] and used + height - 0.4 * FIGURE <= BUDGET:
+            kind = "-"  # fits once the deck shrinks the figure to 60 %
+        elif used and used + height > BUDGET:
             kind = "subslide"
         elif (
             cell.cell_type == "markdown"
