@@ -183,6 +183,9 @@ def student_copy(nb):
             cell.source = strip_solutions(cell.source)
             if not cell.source.strip():
                 continue
+            cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != tag_slides.TAG_SOLUTION]
+            if not cell.metadata["tags"]:
+                del cell.metadata["tags"]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.metadata.pop("execution", None)

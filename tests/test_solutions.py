@@ -77,8 +77,11 @@ def test_a_solution_in_prose_only_is_reported():
 
 
 def test_student_copy_drops_the_solution_and_keeps_the_next_exercise():
-    student = lecture_solutions.student_copy(_exercise_notebook())
+    nb = _exercise_notebook()
+    nb.cells[3].metadata["tags"] = ["solution"]
+    student = lecture_solutions.student_copy(nb)
     assert [cell.source for cell in student.cells][-1] == "**Next.**"
+    assert "tags" not in student.cells[-1].metadata
     assert "answer_1 = ..." in student.cells[1].source
     assert not any("Solution" in cell.source for cell in student.cells)
 
