@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         update_guide(section)
     index = write_index(out, [p.name for p in paths], report)
     total = time.perf_counter() - started
+    ran = sum(r.get("wall_s", 0) for r in report["notebooks"].values() if not r.get("reused"))
+    reused = sum(r.get("wall_s", 0) for r in report["notebooks"].values() if r.get("reused"))
     print(f"""
 Executed notebooks  {folders["executed"]}
 Slide decks         {folders["slides"]} (offline: reveal.js and MathJax in {static.name}/)
@@ -229,8 +231,7 @@ Solutions           {folders["solutions"]} (one .md and one solved notebook per 
 Handout             {handout}{f" and handout.pdf ({pages} pages)" if pages else ""}
 Timings             {out / "timings.json"} and timings.md
 Index               {index}
-Run time            {sum(r.get("wall_s", 0) for r in report["notebooks"].values()):.1f} s in the notebooks, \
-{total:.1f} s in all""")
+Run time            {ran:.1f} s running notebooks now, {reused:.1f} s of stored runs reused; {total:.1f} s in all""")
     if failures:
         print(f"lecture: {len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
