@@ -7,6 +7,7 @@ MathJax is the decks' local copy; ``to_pdf`` prints the page with Chromium to co
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
@@ -36,10 +37,10 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}".replace("e+0", "e").replace("e+", "e")
 
 
-def _conversion(helpers) -> str:
+def _conversion(helpers, size: int) -> str:
     table = getattr(helpers, "conversion_table", None)
     if table is None:
-        return ""
+        return _conversion_rows(helpers, size)
     value = table()
     if isinstance(value, str):
         return value
@@ -49,6 +50,23 @@ def _conversion(helpers) -> str:
     rows = list(value)
     headers = list(rows[0]) if rows and isinstance(rows[0], dict) else []
     return helpers.analysis.markdown_table([[row[h] for h in headers] for row in rows], headers) if headers else ""
+
+
+def _conversion_rows(helpers, size: int) -> str:
+    """The sample images' conversion table from ``helpers.units`` (term_scales, conversion_rows), if it exists."""
+    try:
+        units = importlib.import_module("helpers.units")
+    except ImportError:
+        return ""
+    if not (hasattr(units, "term_scales") and hasattr(units, "conversion_rows")):
+        return ""
+    content = helpers.load_image(helpers.data_dir() / "chelsea.png", max_size=size)
+    style = helpers.load_image(helpers.data_dir() / "starry_night.jpg", max_size=size)
+    rows = units.conversion_rows(units.term_scales(helpers.load_vgg19(), content, style))
+    headers = ["setting", "α/β as written", "α/β in balanced units", *(f"`{name}` share" for name in STYLE_LAYERS)]
+    rows = [row[: len(headers)] for row in rows]
+    table = helpers.analysis.markdown_table(rows, headers)
+    return f"The sample pair `chelsea.png` and `starry_night.jpg` at {size} px (`helpers.units.conversion_rows`):\n\n{table}"
 
 
 def _defaults(helpers) -> dict[str, str]:
@@ -97,7 +115,7 @@ def context(size: int = 256, mode: str = "") -> dict:
         "article_rows": article,
         "content": content,
         "paper_to_raw": 2 * content.channels * content.positions,
-        "conversion": _conversion(helpers),
+        "conversion": _conversion(helpers, size),
         "defaults": _defaults(helpers),
         "built": time.strftime("%Y-%m-%d"),
         "mode": mode or "full size",
