@@ -58,6 +58,8 @@ def _conversion_rows(helpers, size: int) -> str:
         units = importlib.import_module("helpers.units")
     except ImportError:
         return ""
+    if Path(units.__file__).parent != Path(helpers.__file__).parent:  # another checkout's, through an editable install
+        return ""
     if not (hasattr(units, "term_scales") and hasattr(units, "conversion_rows")):
         return ""
     content = helpers.load_image(helpers.data_dir() / "chelsea.png", max_size=size)
