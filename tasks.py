@@ -3,6 +3,7 @@
 
     python3 tasks.py lab     create or reuse .venv, install, open JupyterLab on notebooks/ (localhost, token on)
     python3 tasks.py test    create or reuse .venv, install, run every test (notebooks in fast mode)
+    python3 tasks.py lecture create or reuse .venv, install, build the lecture kit into lecture/ (--reuse, --fast)
 
 Only Python 3.10+ and pip are needed; everything else goes into .venv at the repository root.
 """
@@ -88,9 +89,17 @@ def test(python: Path, extra: list[str], full: bool) -> int:
     return 0
 
 
+def lecture(python: Path, extra: list[str]) -> int:
+    try:
+        run(python, ROOT / "scripts" / "lecture.py", *extra)
+    except subprocess.CalledProcessError as error:
+        return error.returncode
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["lab", "test", "install"])
+    parser.add_argument("task", choices=["lab", "test", "install", "lecture"])
     parser.add_argument("--full", action="store_true", help="test: run the notebooks at full size, not in fast mode")
     args, extra = parser.parse_known_args(argv)
     python = ensure_environment()
@@ -98,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         return lab(python, extra)
     if args.task == "test":
         return test(python, extra, args.full)
+    if args.task == "lecture":
+        return lecture(python, extra)
     return 0
 
 
