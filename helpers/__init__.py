@@ -13,7 +13,7 @@ from .losses import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from . import (analysis, checks, engine, errors, figures, images, losses, normalization, objective, optim, options,
-               pyramid, runtime, units, vgg)
+               presentation, pyramid, runtime, units, vgg)
 
 __version__ = "0.1.0"
 
