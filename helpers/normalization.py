@@ -40,7 +40,7 @@ def filter_means(extractor, images: Iterable[Tensor]) -> dict[str, Tensor]:
     counts: dict[str, int] = {}
     for image in images:
         for name, features in extractor(image, RELU_LAYERS).items():
-            sums[name] = sums.get(name, 0) + features.double().sum(dim=(0, 2, 3))
+            sums[name] = sums.get(name, 0) + features.float().sum(dim=(0, 2, 3)).cpu().double()  # MPS has no float64
             counts[name] = counts.get(name, 0) + features.shape[0] * features.shape[2] * features.shape[3]
     if not sums:
         raise ValueError("images is empty: give at least one image to measure the filters on")
@@ -69,7 +69,9 @@ def normalized_state_dict(state: Mapping[str, Tensor], means: Mapping[str, Tenso
     Args:
         state: index-keyed conv weights and biases, as ``VGGFeatures`` loads them.
         means: relu layer name -> (C,) mean activations; None reads the stored table. A filter whose mean
-            is not positive (it never fires on the measured images) keeps its scale.
+            is not positive (it never fires on the measured images) keeps its scale. The stored means were
+            measured with max pooling, as the network was trained; with average pooling the layers after the
+            first pooling see other activations, so their filters average close to 1 but not exactly 1.
 
     Returns:
         A new state dict for ``VGGFeatures``.
@@ -80,9 +82,9 @@ def normalized_state_dict(state: Mapping[str, Tensor], means: Mapping[str, Tenso
     result, previous = dict(state), None
     for name in RELU_LAYERS:
         index = TORCHVISION_INDEX[name] - 1  # the conv before this relu
-        scale = means[name].double()
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
         weight = state[f"{index}.weight"].double()
+        scale = means[name].to(weight.device, torch.float64)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
         if previous is not None:
             weight = weight * previous.view(1, -1, 1, 1)
         result[f"{index}.weight"] = (weight / scale.view(-1, 1, 1, 1)).float()

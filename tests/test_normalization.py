@@ -58,3 +58,9 @@ def test_caffe_normalized_weights_rescale_channels_inside_the_gram_matrix(caffe_
 def test_filter_means_needs_an_image(caffe_vgg):
     with pytest.raises(ValueError, match="images is empty"):
         normalization.filter_means(caffe_vgg, [])
+
+
+def test_folding_keeps_the_weights_on_their_device():
+    state = {key: value.to("meta") for key, value in normalization._caffe_state().items()}
+    folded = normalization.normalized_state_dict(state)
+    assert all(value.device.type == "meta" for value in folded.values())
