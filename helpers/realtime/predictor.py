@@ -39,7 +39,11 @@ class SamePad(nn.Module):
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int, groups: int = 1) -> nn.Sequential:
-    return nn.Sequential(SamePad(3, stride), nn.Conv2d(in_channels, out_channels, 3, stride, groups=groups), nn.ReLU6())
+    if stride == 1:  # "SAME" is symmetric at stride 1: the convolution pads by itself, without a copy
+        pad, conv = nn.Identity(), nn.Conv2d(in_channels, out_channels, 3, padding=1, groups=groups)
+    else:
+        pad, conv = SamePad(3, stride), nn.Conv2d(in_channels, out_channels, 3, stride, groups=groups)
+    return nn.Sequential(pad, conv, nn.ReLU6())
 
 
 class InvertedResidual(nn.Module):
