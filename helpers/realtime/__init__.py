@@ -17,6 +17,7 @@ from .multistyle import NUM_STYLES, MultiStyleNetwork
 from .predictor import STYLE_SIZE, StylePredictor
 from .preprocess import style_input
 from .transformer import EMBEDDING_SIZE, StyleTransformer
+from .validation import MIN_SIZE
 
 __all__ = (
     api.__all__
@@ -29,5 +30,6 @@ __all__ = (
         "style_input",
         "EMBEDDING_SIZE",
         "StyleTransformer",
+        "MIN_SIZE",
     ]
 )

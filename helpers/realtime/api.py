@@ -12,14 +12,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..errors import ImageTooSmallError
 from .multistyle import NUM_STYLES, MultiStyleNetwork, multistyle_state_dict
 from .predictor import StylePredictor, predictor_state_dict
 from .preprocess import style_input
-from .transformer import EMBEDDING_SIZE, StyleTransformer, transformer_state_dict
+from .transformer import StyleTransformer, transformer_state_dict
+from .validation import check_embedding, check_finite, check_image, check_partner, check_strength
 
 __all__ = [
-    "MIN_SIZE",
     "fast_stylize",
     "load_multistyle",
     "load_style_predictor",
@@ -28,9 +27,6 @@ __all__ = [
     "multistyle_weights",
     "style_embedding",
 ]
-
-MIN_SIZE = 16
-"""Smallest height and width accepted (the residual blocks then see maps of 4 × 4 positions)."""
 
 _NETWORKS = {
     "transformer": (StyleTransformer, transformer_state_dict),
@@ -49,7 +45,10 @@ def _load(network: str, device: str) -> nn.Module:
 
 
 def _device_name(device: str | torch.device | None) -> str:
-    return str(torch.device(device if device is not None else "cpu"))
+    device = torch.device(device if device is not None else "cpu")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return str(device)
 
 
 def load_transformer(device: str | torch.device | None = None) -> StyleTransformer:
@@ -76,43 +75,6 @@ def load_multistyle(device: str | torch.device | None = None) -> MultiStyleNetwo
     return _load("multistyle", _device_name(device))
 
 
-def _check_image(image: Tensor, name: str) -> None:
-    if not isinstance(image, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, 3, H, W) in [0, 1], got {type(image).__name__}")
-    if image.dim() != 4 or image.shape[1] != 3 or image.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (B, 3, H, W) with B >= 1, got {tuple(image.shape)}")
-    if image.dtype != torch.float32:
-        raise ValueError(f"{name} must be float32 (the image contract), got {image.dtype}")
-    if not torch.isfinite(image).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    low, high = image.aminmax()
-    if low < 0 or high > 1:
-        raise ValueError(f"{name} must have values in [0, 1], got [{low:.3g}, {high:.3g}]; divide 8-bit images by 255")
-    if min(image.shape[-2:]) < MIN_SIZE:
-        raise ImageTooSmallError(
-            f"{name} of {image.shape[-2]}x{image.shape[-1]} px is too small: "
-            f"the real-time networks need at least {MIN_SIZE} px on each side"
-        )
-
-
-def _check_partner(tensor: Tensor, content_image: Tensor, name: str) -> None:
-    if tensor.device != content_image.device:
-        raise ValueError(
-            f"{name} is on {tensor.device} but content_image is on {content_image.device}; move one of them"
-        )
-    if tensor.shape[0] not in (1, content_image.shape[0]):
-        raise ValueError(
-            f"{name} has a batch of {tensor.shape[0]}; it must be 1 or match content_image's {content_image.shape[0]}"
-        )
-
-
-def _finite(output: Tensor, what: str) -> Tensor:
-    output = output.contiguous()
-    if not torch.isfinite(output).all():
-        raise FloatingPointError(f"{what} produced NaN or infinite values; check the embedding or weights given")
-    return output
-
-
 def style_embedding(style_image: Tensor) -> Tensor:
     """The 100-number style embedding of each painting in a batch.
 
@@ -125,28 +87,11 @@ def style_embedding(style_image: Tensor) -> Tensor:
 
     Built in notebooks/06_realtime_style_transfer.ipynb.
     """
-    _check_image(style_image, "style_image")
+    check_image(style_image, "style_image")
     predictor = load_style_predictor(style_image.device)
     with torch.inference_mode():
         embedding = predictor(style_input(style_image).contiguous(memory_format=torch.channels_last))
-    return _finite(embedding.clone(), "the style predictor")
-
-
-def _check_embedding(embedding: Tensor, content_image: Tensor) -> None:
-    if not isinstance(embedding, Tensor) or embedding.dim() != 2 or embedding.shape[1] != EMBEDDING_SIZE:
-        shape = tuple(embedding.shape) if isinstance(embedding, Tensor) else type(embedding).__name__
-        raise ValueError(f"embedding must be a tensor of shape (B, {EMBEDDING_SIZE}) from style_embedding, got {shape}")
-    if embedding.dtype != torch.float32:
-        raise ValueError(f"embedding must be float32, got {embedding.dtype}")
-    if not torch.isfinite(embedding).all():
-        raise ValueError("embedding contains NaN or infinite values")
-    _check_partner(embedding, content_image, "embedding")
-
-
-def _check_strength(strength: float) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
-        raise ValueError(f"strength must be a number in [0, 1] (1 = the style, 0 = the photo's own), got {strength!r}")
-    return float(strength)
+    return check_finite(embedding.clone(), "the style predictor")
 
 
 def fast_stylize(
@@ -171,24 +116,24 @@ def fast_stylize(
 
     Built in notebooks/06_realtime_style_transfer.ipynb.
     """
-    _check_image(content_image, "content_image")
+    check_image(content_image, "content_image")
     if (style_image is None) == (embedding is None):
         raise ValueError(
             f"give exactly one of style_image and embedding (got {'both' if embedding is not None else 'neither'})"
         )
-    strength = _check_strength(strength)
+    strength = check_strength(strength)
     if embedding is None:
-        _check_image(style_image, "style_image")
-        _check_partner(style_image, content_image, "style_image")
+        check_image(style_image, "style_image")
+        check_partner(style_image, content_image, "style_image")
         embedding = style_embedding(style_image)
     else:
-        _check_embedding(embedding, content_image)
+        check_embedding(embedding, content_image)
     if strength < 1:
         embedding = strength * embedding + (1 - strength) * style_embedding(content_image)
     transformer = load_transformer(content_image.device)
     with torch.inference_mode():
         stylized = transformer(content_image.contiguous(memory_format=torch.channels_last), embedding)
-    return _finite(stylized, "fast_stylize")
+    return check_finite(stylized, "fast_stylize")
 
 
 def multistyle_weights(style_weights: int | Sequence[float] | Tensor) -> Tensor:
@@ -230,11 +175,11 @@ def multistyle_stylize(content_image: Tensor, style_weights: int | Sequence[floa
 
     Built in notebooks/06_realtime_style_transfer.ipynb.
     """
-    _check_image(content_image, "content_image")
+    check_image(content_image, "content_image")
     weights = multistyle_weights(style_weights).to(content_image.device)
     weights = weights[None] if weights.dim() == 1 else weights
-    _check_partner(weights, content_image, "style_weights")
+    check_partner(weights, content_image, "style_weights")
     network = load_multistyle(content_image.device)
     with torch.inference_mode():
         stylized = network(content_image.contiguous(memory_format=torch.channels_last), weights)
-    return _finite(stylized, "multistyle_stylize")
+    return check_finite(stylized, "multistyle_stylize")
