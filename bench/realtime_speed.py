@@ -13,8 +13,8 @@ Contenders (each given the same input, already in its own layout; the style embe
 - ``multistyle_port`` / ``multistyle_ort``: the 26-style network, port against ``multistyle26.onnx``.
 - ``predictor_port`` / ``predictor_ort``: the style predictor at its fixed 256 x 256.
 
-Rounds are interleaved (every contender at every size once per round) and medians reported, with
-PyTorch and onnxruntime on the same number of threads. With CUDA, 1024 px stylisations per second
+Rounds are interleaved (every contender at every size once per round, the order rotated, a pause before
+each call) and medians reported, with PyTorch and onnxruntime on the same number of threads. With CUDA, 1024 px stylisations per second
 in fp32 and bf16 are added. Run ``python bench/realtime_speed.py`` (or ``--quick``).
 """
 
@@ -155,7 +155,12 @@ def predictor_contenders(sessions: dict) -> dict[str, Callable]:
     return {"predictor_port": run_port, "predictor_ort": lambda: sessions["predictor"].run(None, {"style_image": nhwc})}
 
 
-def interleaved_medians(table: dict[int, dict[str, Callable]], rounds: int, warmup: int = 2) -> dict:
+def interleaved_medians(table: dict[int, dict[str, Callable]], rounds: int, pause: float, warmup: int = 2) -> dict:
+    """Milliseconds per call: every contender once per round, the order rotated each round, ``pause`` s between calls.
+
+    The pause lets each runtime's worker threads stop spinning before the next contender starts (onnxruntime's
+    spin after a run, and would otherwise take a core from whoever runs next); the rotation spreads what is left.
+    """
     for contenders in table.values():
         for run in contenders.values():
             for _ in range(warmup):
@@ -163,9 +168,11 @@ def interleaved_medians(table: dict[int, dict[str, Callable]], rounds: int, warm
     times = {size: {name: [] for name in contenders} for size, contenders in table.items()}
     for index in range(rounds):
         for size, contenders in table.items():
-            for name, run in contenders.items():
+            names = list(contenders)
+            for name in names[index % len(names) :] + names[: index % len(names)]:
+                time.sleep(pause)
                 start = time.perf_counter()
-                run()
+                contenders[name]()
                 times[size][name].append(1000 * (time.perf_counter() - start))
         print(f"round {index + 1}/{rounds} done", file=sys.stderr, flush=True)
     return {
@@ -266,6 +273,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count() or 1, help="threads for both (default: all cores)"
     )
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds of idle before each timed call")
     parser.add_argument("--no-variants", action="store_true", help="skip the before-speed-up variants of the port")
     parser.add_argument("--no-gpu", action="store_true", help="skip the CUDA section")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -296,7 +304,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
         for size in sizes
     }
-    report["cpu"] = interleaved_medians(table, rounds)
+    report["cpu"] = interleaved_medians(table, rounds, args.pause)
     report["machine"]["load_average_at_end"] = os.getloadavg()
     report["port_over_ort"] = {
         str(size): round(report["cpu"][size]["port"]["median_ms"] / report["cpu"][size]["ort_int8"]["median_ms"], 2)
