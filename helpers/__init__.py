@@ -18,3 +18,7 @@ from . import (analysis, checks, engine, errors, figures, images, losses, normal
 __version__ = "0.1.0"
 
 __all__ = checks.__all__ + engine.__all__ + errors.__all__ + figures.__all__ + images.__all__ + losses.__all__ + runtime.__all__ + vgg.__all__
+
+from .realtime import fast_stylize, multistyle_stylize, style_embedding  # noqa: E402
+
+__all__ += ["fast_stylize", "multistyle_stylize", "style_embedding"]
