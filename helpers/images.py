@@ -64,8 +64,8 @@ def check_image(image: Tensor, name: str = "image", *, single: bool = False, val
     """
     if not isinstance(image, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (1, 3, H, W) in [0, 1], got {type(image).__name__}")
-    if image.dim() != 4 or image.shape[1] != 3 or (single and image.shape[0] != 1):
-        wanted = "one image of shape (1, 3, H, W)" if single else "images of shape (B, 3, H, W)"
+    if image.dim() != 4 or image.shape[1] != 3 or image.shape[0] == 0 or (single and image.shape[0] != 1):
+        wanted = "one image of shape (1, 3, H, W)" if single else "images of shape (B, 3, H, W) with B >= 1"
         raise ValueError(f"{name} must be {wanted}, got shape {tuple(image.shape)}")
     if not image.is_floating_point():
         raise ValueError(f"{name} must be floating point with values in [0, 1], got dtype {image.dtype}")

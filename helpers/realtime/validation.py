@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ImageTooSmallError
+from ..images import check_image as contract
 from .transformer import EMBEDDING_SIZE
 
 __all__ = ["MIN_SIZE", "check_embedding", "check_finite", "check_image", "check_partner", "check_strength"]
@@ -15,18 +16,10 @@ MIN_SIZE = 16
 
 
 def check_image(image: Tensor, name: str) -> None:
-    """Raise unless ``image`` is a finite float32 (B, 3, H, W) tensor in [0, 1] of at least ``MIN_SIZE`` px a side."""
-    if not isinstance(image, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, 3, H, W) in [0, 1], got {type(image).__name__}")
-    if image.dim() != 4 or image.shape[1] != 3 or image.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (B, 3, H, W) with B >= 1, got {tuple(image.shape)}")
+    """Raise unless ``image`` meets the image contract in float32, at least ``MIN_SIZE`` px a side."""
+    contract(image, name)
     if image.dtype != torch.float32:
         raise ValueError(f"{name} must be float32 (the image contract), got {image.dtype}")
-    if not torch.isfinite(image).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    low, high = image.aminmax()
-    if low < 0 or high > 1:
-        raise ValueError(f"{name} must have values in [0, 1], got [{low:.3g}, {high:.3g}]; divide 8-bit images by 255")
     if min(image.shape[-2:]) < MIN_SIZE:
         raise ImageTooSmallError(
             f"{name} of {image.shape[-2]}x{image.shape[-1]} px is too small: "
