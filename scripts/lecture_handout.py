@@ -1,13 +1,12 @@
 """The printable two-page handout: a Jinja template of Markdown, filled from ``helpers``, rendered to HTML.
 
 The layer table comes from ``helpers.analysis.layer_table``, the series' weights from ``helpers.stylize``'s
-defaults, and the numbers of the unit conversion from ``helpers.conversion_table()`` when it exists.
+defaults, and the numbers of the unit conversion from ``helpers.units``.
 MathJax is the decks' local copy; ``to_pdf`` prints the page with Chromium to count its A4 pages.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 import re
@@ -38,37 +37,17 @@ def _number(value: float) -> str:
 
 
 def _conversion(helpers, size: int) -> str:
-    table = getattr(helpers, "conversion_table", None)
-    if table is None:
-        return _conversion_rows(helpers, size)
-    value = table()
-    if isinstance(value, str):
-        return value
-    if isinstance(value, tuple) and len(value) == 2:
-        rows, headers = value
-        return helpers.analysis.markdown_table(rows, headers)
-    rows = list(value)
-    headers = list(rows[0]) if rows and isinstance(rows[0], dict) else []
-    return helpers.analysis.markdown_table([[row[h] for h in headers] for row in rows], headers) if headers else ""
+    """The sample pair's conversion table between the paper's, the source article's and balanced units."""
+    from helpers import units
 
-
-def _conversion_rows(helpers, size: int) -> str:
-    """The sample images' conversion table from ``helpers.units`` (term_scales, conversion_rows), if it exists."""
-    try:
-        units = importlib.import_module("helpers.units")
-    except ImportError:
-        return ""
-    if Path(units.__file__).parent != Path(helpers.__file__).parent:  # another checkout's, through an editable install
-        return ""
-    if not (hasattr(units, "term_scales") and hasattr(units, "conversion_rows")):
-        return ""
     content = helpers.load_image(helpers.data_dir() / "chelsea.png", max_size=size)
     style = helpers.load_image(helpers.data_dir() / "starry_night.jpg", max_size=size)
-    rows = units.conversion_rows(units.term_scales(helpers.load_vgg19(), content, style))
+    paper = units.conversion_rows(units.term_scales(helpers.load_vgg19("caffe-normalized"), content, style))[:2]
+    others = units.conversion_rows(units.term_scales(helpers.load_vgg19(), content, style))[2:]
     headers = ["setting", "α/β as written", "α/β in balanced units", *(f"`{name}` share" for name in STYLE_LAYERS)]
-    rows = [row[: len(headers)] for row in rows]
-    table = helpers.analysis.markdown_table(rows, headers)
-    return f"The sample pair `chelsea.png` and `starry_night.jpg` at {size} px (`helpers.units.conversion_rows`):\n\n{table}"
+    table = helpers.analysis.markdown_table(paper + others, headers)
+    return (f"The sample pair `chelsea.png` and `starry_night.jpg` at {size} px (`helpers.units.conversion_rows`; the "
+            f"paper's rows through the normalised network, as in notebook 04):\n\n{table}")
 
 
 def _defaults(helpers) -> dict[str, str]:
