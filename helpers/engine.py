@@ -189,7 +189,8 @@ def stylize(
             tv_weight 0.01 removes the pixel-scale speckle (the photo's own roughness scores 1).
         units: "balanced" (each term divided by its target's mean square: α/β = 1 balances content and
             style) or "raw" (plain means of squared differences, as notebooks 01-04 build them).
-        init: "content", "noise", "style" or an image to start from.
+        init: "content", "noise", "style", "fast" (the real-time network's stylisation of the photo, notebook 06)
+            or an image to start from.
         optimizer: "lbfgs" or "adam" (``lr`` is Adam's step size in [0, 1] pixel units).
         steps: objective evaluations in all levels (default 150 for L-BFGS, 300 for Adam); an L-BFGS
             iteration in progress when the budget runs out is finished.

@@ -10,9 +10,10 @@ from typing import Any
 
 from .vgg import TORCHVISION_INDEX, check_layers
 
-__all__ = ["StyleOptions", "layer_weights", "UNITS", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
+__all__ = ["StyleOptions", "layer_weights", "UNITS", "INITS", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
 
 UNITS = ("balanced", "raw")
+INITS = ("content", "noise", "style", "fast")
 DEFAULT_CONTENT_LAYERS = MappingProxyType({"relu4_2": 1.0})
 DEFAULT_STYLE_LAYERS = MappingProxyType({name: 1.0 for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")})
 _DEFAULT_STEPS = {"lbfgs": 150, "adam": 300}
@@ -110,10 +111,8 @@ class StyleOptions:
             raise ValueError(f"size must be a whole number of pixels (the longest side), got {self.size!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative whole number, got {self.seed!r}")
-        if not isinstance(self.init, str) and not hasattr(self.init, "shape"):
-            raise ValueError(f"init must be 'content', 'noise', 'style' or an image tensor, got {self.init!r}")
-        if isinstance(self.init, str) and self.init not in ("content", "noise", "style"):
-            raise ValueError(f"init must be 'content', 'noise', 'style' or an image tensor, got {self.init!r}")
+        if not hasattr(self.init, "shape") and not (isinstance(self.init, str) and self.init in INITS):
+            raise ValueError(f"init must be one of {', '.join(map(repr, INITS))} or an image tensor, got {self.init!r}")
         object.__setattr__(self, "steps", steps)
 
     @property

@@ -64,11 +64,18 @@ def resize_to(image: Tensor, shape) -> Tensor:
 
 
 def start_image(init: str | Tensor, content: Tensor | None, style: Tensor | None, shape, seed: int) -> Tensor:
-    """The first level's starting image in [0, 1], on the CPU: a resized image, or uniform noise from ``seed``."""
+    """The first level's starting image in [0, 1], on the CPU: a resized image, uniform noise from ``seed``, or
+    ("fast") the real-time network's stylisation of the content (notebook 06)."""
     if isinstance(init, Tensor):
         start = as_image(init, "init")
     elif init == "noise":
         return torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed))
+    elif init == "fast":
+        if content is None or style is None:
+            raise ValueError("init='fast' needs a content and a style image; this run lacks one")
+        from .realtime import fast_stylize
+
+        start = fast_stylize(content, style)
     else:
         start = content if init == "content" else style
         if start is None:

@@ -323,3 +323,11 @@ def test_pooling_and_weights_build_and_share_their_own_extractor(run):
 
 def test_smaller_size_halves_the_pixels_in_steps_of_16():
     assert [engine.smaller_size(s) for s in (512, 256, 48, 16)] == [352, 176, 32, 16]
+
+
+def test_init_fast_starts_from_the_real_time_networks_picture(run, content, style):
+    fast = run(init="fast", steps=1).history[0]
+    photo = run(init="content", steps=1).history[0]
+    assert fast["style"] < photo["style"] and fast["content"] > 0  # already stylised, no longer the photo
+    with pytest.raises(ValueError, match="init='fast' needs a content and a style image"):
+        helpers.reconstruct(style, style_layers=["relu1_1"], init="fast", steps=1, size=48, progress=False)
