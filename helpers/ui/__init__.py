@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key"]
+__all__ = ["Playground", "RunRecord", "Settings", "cache_key", "settings_to_options"]
 
-_HOMES = {"Playground": "app", "RunRecord": "run", "Settings": "settings", "settings_to_options": "settings",
-          "cache_key": "cache"}
+_HOMES = {
+    "Playground": "app",
+    "RunRecord": "run",
+    "Settings": "settings",
+    "settings_to_options": "settings",
+    "cache_key": "cache",
+}
 
 
 def __getattr__(name: str) -> Any:
