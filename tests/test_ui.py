@@ -140,9 +140,9 @@ def test_sliders_reach_the_engine_as_balanced_options(data):
     engine = FakeEngine()
     playground = _playground(data, engine)
     playground.layer_sliders["relu1_1"].value = 10.0
-    playground.layer_switches["relu3_1"].value = False
+    playground.layer_sliders["relu3_1"].switch.value = False
     playground.ratio_slider.value = 1.0
-    playground.tv_switch.value = False
+    playground.tv_slider.switch.value = False
     playground.optimizer_buttons.value = "adam"
     playground.init_buttons.value = "noise"
     playground.steps_box.value = "9"
@@ -354,7 +354,7 @@ def test_a_small_upload_is_refused_by_run_until_the_deep_layer_is_off(data):
     playground.run_button.click()
     assert engine.calls == [] and "tiny.png is 8×8 px" in playground.message
     assert "turn off relu5_1" in playground.message and "quick" not in playground.message
-    playground.layer_switches["relu5_1"].value = False
+    playground.layer_sliders["relu5_1"].switch.value = False
     _click_run(playground)
     assert len(engine.calls) == 1 and "relu5_1" not in engine.calls[0]["style_layers"]
 
@@ -373,8 +373,8 @@ def test_the_engines_size_error_is_said_in_the_playgrounds_terms(data):
 def test_invalid_settings_are_shown_and_nothing_runs(data):
     engine = FakeEngine()
     playground = _playground(data, engine)
-    for switch in playground.layer_switches.values():
-        switch.value = False
+    for control in playground.layer_sliders.values():
+        control.switch.value = False
     playground.run_button.click()
     assert not playground.running and engine.calls == []
     assert "turn at least one layer on" in playground.message
@@ -441,7 +441,7 @@ def test_the_gallery_keeps_one_entry_per_result_newest_first(data):
     again = playground.run()
     assert again.cached and len(playground.gallery.children) == 2 and playground.records[0] is again
     assert [r.key for r in playground.records] == [first.key, second.key]
-    playground.layer_switches["relu2_1"].value = False
+    playground.layer_sliders["relu2_1"].switch.value = False
     third = _click_run(playground)
     assert [r.key for r in playground.records] == [third.key, first.key]
 

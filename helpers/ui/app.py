@@ -32,7 +32,7 @@ from .cache import ResultCache, cache_key, environment, to_json_values
 from .controls import PREVIEW_WIDTH, Controls
 from .render import loss_plot_svg, png_bytes
 from .run import RunRecord, StepTimer, format_seconds, run_stages
-from .settings import STYLE_LAYERS, Settings, settings_metadata, settings_to_options
+from .settings import Settings, settings_metadata, settings_to_options
 from .sizes import FULL, QUICK, enlargement_note, picture_problem, plan_stages, stage_shape
 
 __all__ = ["Playground"]
@@ -191,7 +191,7 @@ class Playground(Controls):
                 picker.options = (*picker.options, label)
             picker.value = value
         self.content_picker.value = label
-        on = [n for n in STYLE_LAYERS if self.layer_switches[n].value]
+        on = [name for name, control in self.layer_sliders.items() if control.on]
         warning = picture_problem(name, shape, on) or enlargement_note(name, shape, int(self.size_picker.value))
         text = f"{name} is now the content picture (it is in the style picker too)"
         self.say(f"{text}; but {warning}" if warning else text, "warning" if warning else "info")
@@ -450,7 +450,7 @@ class Playground(Controls):
         self.gallery.children = [self._entries[r.key] for r in self.records]
 
     def _gallery_entry(self, record: RunRecord) -> widgets.Widget:
-        picture = widgets.Image(value=png_bytes(record.image, 200, upscale=True), format="png", tooltip="a result")
+        picture = widgets.Image(value=png_bytes(record.image, 200, upscale=True), format="png")
         caption = widgets.HTML(
             f'<div style="font-size:11px;line-height:1.3;width:200px">{html.escape(record.caption)}</div>',
             tooltip="the settings of this result",

@@ -7,14 +7,13 @@ The weights are in the engine's balanced units: log-scale sliders centred on 1, 
 from __future__ import annotations
 
 import html
-import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..analysis import receptive_field
+from .inputs import LogSlider, parse_whole
 from .render import loss_plot_svg
 from .settings import (
     INITS,
@@ -29,7 +28,7 @@ from .settings import (
 )
 from .upload import BUTTON_CLASS, ROW_CLASS, guard_html
 
-__all__ = ["LAYER_ROLES", "PREVIEW_WIDTH", "Controls", "parse_whole"]
+__all__ = ["LAYER_ROLES", "PREVIEW_WIDTH", "Controls"]
 
 PREVIEW_WIDTH = 320
 MAX_SEED = 2**31 - 1
@@ -45,47 +44,12 @@ _NARROW = {"description_width": "72px"}
 _INVALID = "#fde2e1"
 
 
-def parse_whole(text: str, what: str, low: int, high: int) -> int:
-    """The whole number typed in ``text``; anything else raises ValueError saying what to type (never rewritten)."""
-    if not re.fullmatch(r"\s*[0-9]+\s*", text or ""):
-        raise ValueError(f"{what}: {text!r} is not a whole number; type digits only, e.g. {low + 1}")
-    value = int(text)
-    if not low <= value <= high:
-        raise ValueError(f"{what} must be from {low} to {high}; {text!r} is outside that range")
-    return value
-
-
-def _log_slider(description: str, bounds: tuple[float, float], value: float, tooltip: str) -> widgets.FloatLogSlider:
-    return widgets.FloatLogSlider(
-        value=value,
-        base=10,
-        min=math.log10(bounds[0]),
-        max=math.log10(bounds[1]),
-        step=0.05,
-        readout=False,
-        description=description,
-        tooltip=tooltip,
-        style=_NARROW,
-        layout=widgets.Layout(width="300px"),
-    )
-
-
-def _widen(slider: widgets.FloatLogSlider, value: float) -> None:
-    exponent = math.log10(value)
-    slider.min, slider.max = min(slider.min, math.floor(exponent)), max(slider.max, math.ceil(exponent))
-    slider.value = value
-
-
-def _switch(tooltip: str) -> widgets.Checkbox:
-    return widgets.Checkbox(value=True, indent=False, tooltip=tooltip, layout=widgets.Layout(width="24px"))
-
-
 def _heading(text: str, tooltip: str) -> widgets.HTML:
     return widgets.HTML(f"<b>{text}</b>", tooltip=tooltip)
 
 
-def _readout(tooltip: str) -> widgets.Label:
-    return widgets.Label(tooltip=tooltip, layout=widgets.Layout(width="44px"))
+def _row(*children: widgets.Widget) -> widgets.HBox:
+    return widgets.HBox(list(children), layout=widgets.Layout(align_items="center"))
 
 
 class Controls:
@@ -109,39 +73,35 @@ class Controls:
             **picker,
             tooltip="the painting whose colours and textures the result takes",
         )
-        self.content_thumb = widgets.Image(format="png", width=64, tooltip="the content picture")
-        self.style_thumb = widgets.Image(format="png", width=64, tooltip="the style picture")
+        self.content_thumb = widgets.Image(format="png", width=64)  # a tooltip breaks the Image view in ipywidgets 8.1
+        self.style_thumb = widgets.Image(format="png", width=64)
         self.upload = widgets.FileUpload(
             accept="image/*",
             multiple=False,
-            description="your picture",
+            description="upload",
+            layout=widgets.Layout(width="130px"),
             tooltip="upload a picture: it becomes the content and is offered as a style",
         )
         self.upload_guard = widgets.HTML(guard_html(), tooltip="what the upload button accepts")
-        self.layer_switches = {
-            name: _switch(f"{name} on or off: off leaves the layer out of the style term") for name in STYLE_LAYERS
-        }
         self.layer_sliders = {
-            name: _log_slider(name, LAYER_WEIGHT_RANGE, 1.0, self._layer_tooltip(name)) for name in STYLE_LAYERS
+            name: LogSlider(name, LAYER_WEIGHT_RANGE, 1.0, self._layer_tooltip(name), switch=True)
+            for name in STYLE_LAYERS
         }
-        self.layer_readouts = {name: _readout(f"the weight of {name}") for name in STYLE_LAYERS}
-        self.ratio_slider = _log_slider(
+        self.ratio_slider = LogSlider(
             "α/β",
             RATIO_RANGE,
             0.1,
             "content weight α over style weight β (log scale): "
             "1 balances the two terms, smaller values give more style, larger more photo",
         )
-        self.ratio_readout = _readout("α/β")
-        self.tv_switch = _switch("smoothing on or off")
-        self.tv_slider = _log_slider(
+        self.tv_slider = LogSlider(
             "TV",
             TV_RANGE,
             0.01,
-            "total-variation weight next to β = 1 (log scale): smooths "
-            "pixel-scale speckle; the photo's own roughness scores 1, 0.01 removes speckle",
+            "total-variation weight next to β = 1 (log scale): smooths pixel-scale speckle; "
+            "the photo's own roughness scores 1, 0.01 removes speckle",
+            switch=True,
         )
-        self.tv_readout = _readout("the TV weight")
         self.size_picker = widgets.Dropdown(
             options=list(SIZES),
             description="size (px)",
@@ -158,14 +118,14 @@ class Controls:
         self.optimizer_buttons = widgets.ToggleButtons(
             options=OPTIMIZERS,
             description="optimizer",
-            style=_NARROW,
+            style={**_NARROW, "button_width": "76px"},
             tooltip="how the pixels are updated",
             tooltips=["L-BFGS: few, well-aimed steps (notebook 04)", "Adam: fixed step size, less memory"],
         )
         self.init_buttons = widgets.ToggleButtons(
             options=INITS,
             description="start",
-            style=_NARROW,
+            style={**_NARROW, "button_width": "76px"},
             tooltip="the image the optimisation starts from",
             tooltips=[
                 "the photo: repeatable, the layout is right from step 1",
@@ -203,7 +163,7 @@ class Controls:
             min=0, max=1, value=0, tooltip="steps done over both stages", layout=widgets.Layout(width="120px")
         )
         self.progress_label = widgets.Label(tooltip="the stage, the step and the time left")
-        self.preview = widgets.Image(format="png", tooltip="the current image of the run")
+        self.preview = widgets.Image(format="png")
         self.losses = widgets.HTML(loss_plot_svg([], "loss", width=PREVIEW_WIDTH), tooltip="the weighted loss terms")
         self.status = widgets.HTML(tooltip="what the playground is doing")
         self.changed = widgets.HTML(tooltip="settings moved since the run started")
@@ -234,31 +194,18 @@ class Controls:
             "progress-label": self.progress_label,
             "changed": self.changed,
             "init": self.init_buttons,
+            "ratio": self.ratio_slider.slider,
+            "ratio-readout": self.ratio_slider.readout,
         }
         for name, widget in named.items():
             widget.add_class(f"nst-{name}")
         self.upload.add_class(BUTTON_CLASS)
-        for name in STYLE_LAYERS:
-            self.layer_sliders[name].add_class(f"nst-weight-{name}")
-            self.layer_switches[name].add_class(f"nst-on-{name}")
+        for name, control in self.layer_sliders.items():
+            control.slider.add_class(f"nst-weight-{name}")
+            control.switch.add_class(f"nst-on-{name}")
+            control.readout.add_class(f"nst-readout-{name}")
 
     def _wire_controls(self) -> None:
-        pairs = [
-            *((self.layer_sliders[n], self.layer_switches[n], self.layer_readouts[n]) for n in STYLE_LAYERS),
-            (self.tv_slider, self.tv_switch, self.tv_readout),
-            (self.ratio_slider, None, self.ratio_readout),
-        ]
-        for slider, switch, readout in pairs:
-
-            def show(_: Any = None, slider=slider, switch=switch, readout=readout) -> None:
-                on = switch is None or switch.value
-                slider.disabled = not on
-                readout.value = f"{slider.value:.3g}" if on else "off"
-
-            slider.observe(show, "value")
-            if switch is not None:
-                switch.observe(show, "value")
-            show()
         self.init_buttons.observe(lambda _: self._show_seed_state(), "value")
         for box in (self.steps_box, self.seed_box):
             box.observe(lambda change: self._check_typed(change["owner"]), "value")
@@ -283,16 +230,11 @@ class Controls:
     def _layout(self) -> widgets.Widget:
         upload = widgets.HBox([self.upload, self.upload_guard], layout=widgets.Layout(align_items="center"))
         upload.add_class(ROW_CLASS)
-        spacer = widgets.Box(layout=widgets.Layout(width="24px"))
-
-        def row(*children: widgets.Widget) -> widgets.HBox:
-            return widgets.HBox(list(children), layout=widgets.Layout(align_items="center"))
-
-        layers = [row(self.layer_switches[n], self.layer_sliders[n], self.layer_readouts[n]) for n in STYLE_LAYERS]
+        layers = [_row(*control.widgets()) for control in self.layer_sliders.values()]
         controls = widgets.VBox(
             [
-                row(self.content_picker, self.content_thumb),
-                row(self.style_picker, self.style_thumb),
+                _row(self.content_picker, self.content_thumb),
+                _row(self.style_picker, self.style_thumb),
                 upload,
                 _heading(
                     "style layers",
@@ -301,11 +243,11 @@ class Controls:
                 ),
                 *layers,
                 _heading("balance", "how much the photo, the painting and smoothness each count"),
-                row(spacer, self.ratio_slider, self.ratio_readout),
-                row(self.tv_switch, self.tv_slider, self.tv_readout),
+                _row(*self.ratio_slider.widgets()),
+                _row(*self.tv_slider.widgets()),
                 _heading("run", "the size, length and start of the optimisation"),
-                row(self.size_picker),
-                row(self.steps_box, self.seed_box),
+                _row(self.size_picker),
+                _row(self.steps_box, self.seed_box),
                 self.optimizer_buttons,
                 self.init_buttons,
             ],
@@ -313,8 +255,8 @@ class Controls:
         )
         view = widgets.VBox(
             [
-                row(self.run_button, self.stop_button, self.save_button),
-                row(self.progress, self.progress_label),
+                _row(self.run_button, self.stop_button, self.save_button),
+                _row(self.progress, self.progress_label),
                 self.preview,
                 self.status,
                 self.changed,
@@ -343,11 +285,9 @@ class Controls:
         return Settings(
             content=self.content_picker.value,
             style=self.style_picker.value,
-            layer_weights={
-                n: float(self.layer_sliders[n].value) if self.layer_switches[n].value else 0.0 for n in STYLE_LAYERS
-            },
-            ratio=float(self.ratio_slider.value),
-            tv_weight=float(self.tv_slider.value) if self.tv_switch.value else 0.0,
+            layer_weights={name: control.value for name, control in self.layer_sliders.items()},
+            ratio=self.ratio_slider.value,
+            tv_weight=self.tv_slider.value,
             size=int(self.size_picker.value),
             steps=self._typed(self.steps_box),
             optimizer=self.optimizer_buttons.value,
@@ -358,15 +298,9 @@ class Controls:
     def set_settings(self, settings: Settings) -> None:
         """Move every widget to ``settings``; a slider widens to hold a value outside its range."""
         self.content_picker.value, self.style_picker.value = settings.content, settings.style
-        for name in STYLE_LAYERS:
-            weight = settings.layer_weights.get(name, 0.0)
-            if weight > 0:
-                _widen(self.layer_sliders[name], weight)
-            self.layer_switches[name].value = weight > 0
-        _widen(self.ratio_slider, settings.ratio)
-        if settings.tv_weight > 0:
-            _widen(self.tv_slider, settings.tv_weight)
-        self.tv_switch.value = settings.tv_weight > 0
+        for name, control in self.layer_sliders.items():
+            control.value = settings.layer_weights.get(name, 0.0)
+        self.ratio_slider.value, self.tv_slider.value = settings.ratio, settings.tv_weight
         if settings.size not in self.size_picker.options:
             self.size_picker.options = sorted({*self.size_picker.options, settings.size})
         self.size_picker.value = settings.size
@@ -379,11 +313,12 @@ class Controls:
         return [
             self.content_picker,
             self.style_picker,
-            *self.layer_switches.values(),
-            *self.layer_sliders.values(),
-            self.ratio_slider,
-            self.tv_switch,
-            self.tv_slider,
+            *(
+                w
+                for control in (*self.layer_sliders.values(), self.ratio_slider, self.tv_slider)
+                for w in (control.slider, control.switch)
+                if w is not None
+            ),
             self.size_picker,
             self.steps_box,
             self.optimizer_buttons,

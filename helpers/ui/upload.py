@@ -30,7 +30,8 @@ _SCRIPT = """(() => {
   const note = row.querySelector('.__NOTE__');
   const say = (text) => { if (note) note.textContent = text; };
   const mib = (bytes) => (bytes / 1048576).toFixed(1) + ' MiB';
-  say('pictures over ' + mib(__LIMIT__) + ' are scaled to __SIDE__ px in the browser before they are sent');
+  const standing = 'a picture over ' + mib(__LIMIT__) + ' is scaled to __SIDE__ px before it is sent';
+  say(standing);
   let passing = false;
   const hand = (file) => {
     const click = HTMLInputElement.prototype.click;
@@ -57,7 +58,7 @@ _SCRIPT = """(() => {
             to: canvas.width + 'x' + canvas.height};
   };
   const send = async (file) => {
-    if (file.size <= __LIMIT__) { hand(file); return; }
+    if (file.size <= __LIMIT__) { say(standing); hand(file); return; }
     const over = file.name + ' is ' + mib(file.size) + ', more than Jupyter passes to the kernel in one message';
     let small = null;
     try { small = await shrink(file); } catch (error) { small = null; }
@@ -88,10 +89,7 @@ _SCRIPT = """(() => {
 
 def limit_note() -> str:
     """The note shown beside the button before the guard runs (and where it cannot run)."""
-    return (
-        f"pictures up to {LIMIT / 2**20:.0f} MiB (the Jupyter server's message limit); "
-        f"the playground uses at most {SIDE} px"
-    )
+    return f"pictures up to {LIMIT / 2**20:.0f} MiB (the Jupyter server's message limit)"
 
 
 def guard_html() -> str:
@@ -106,6 +104,6 @@ def guard_html() -> str:
     ):
         script = script.replace(f"__{name}__", value)
     return (
-        f'<span class="{NOTE_CLASS}" style="font-size:11px;color:#555">{html.escape(limit_note())}</span>'
+        f'<div class="{NOTE_CLASS}" style="font-size:11px;line-height:1.3;color:#555">{html.escape(limit_note())}</div>'
         f'<img src="data:," alt="" style="display:none" onerror="{html.escape(script, quote=True)}">'
     )
