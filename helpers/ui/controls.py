@@ -203,7 +203,9 @@ class Controls:
         for name, control in self.layer_sliders.items():
             control.slider.add_class(f"nst-weight-{name}")
             control.switch.add_class(f"nst-on-{name}")
+            control.switch.tooltip = f"{name} on or off: off leaves the layer out of the style term"
             control.readout.add_class(f"nst-readout-{name}")
+        self.tv_slider.switch.tooltip = "smoothing on or off"
 
     def _wire_controls(self) -> None:
         self.init_buttons.observe(lambda _: self._show_seed_state(), "value")

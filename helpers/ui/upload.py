@@ -51,7 +51,10 @@ _SCRIPT = """(() => {
     const canvas = document.createElement('canvas');
     canvas.width = Math.max(1, Math.round(bitmap.width * scale));
     canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#fff'; /* transparency onto white, as helpers.load_image flattens it */
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     const blob = await new Promise((done) => canvas.toBlob(done, 'image/jpeg', 0.92));
     const name = file.name.replace(/\\.[^.]*$/, '') + '.jpg';
     return {file: new File([blob], name, {type: 'image/jpeg'}), from: bitmap.width + 'x' + bitmap.height,
