@@ -151,8 +151,11 @@ class Playground(Controls):
             raise ImageError(f"{name}: cannot be read ({error.strerror or error})") from None
 
     def _load(self, name: str) -> Tensor:
-        """The picture as the engine gets it, decoded once per distinct file content."""
-        data = self._source_bytes(name)
+        """The picture as the engine gets it."""
+        return self._decode(self._source_bytes(name), name)
+
+    def _decode(self, data: bytes, name: str) -> Tensor:
+        """``data`` decoded into the image contract, at most ``MAX_INPUT_SIZE`` px, once per distinct content."""
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._images:
             image = load_image(data, max_size=MAX_INPUT_SIZE, name=name)
@@ -175,7 +178,7 @@ class Playground(Controls):
     def add_upload(self, name: str, data: bytes) -> bool:
         """Offer an uploaded picture in both pickers and choose it as content; an unusable one is reported."""
         try:
-            shape = load_image(data, max_size=MAX_INPUT_SIZE, name=name).shape
+            shape = self._decode(data, name).shape
         except ImageError as error:
             self.say(str(error), "error")
             return False
