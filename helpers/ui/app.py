@@ -194,7 +194,7 @@ class Playground(Controls):
                 picker.options = (*picker.options, label)
             picker.value = value
         self.content_picker.value = label
-        on = [name for name, control in self.layer_sliders.items() if control.on]
+        on = [layer for layer, control in self.layer_sliders.items() if control.on]
         warning = picture_problem(name, shape, on) or enlargement_note(name, shape, int(self.size_picker.value))
         text = f"{name} is now the content picture (it is in the style picker too)"
         self.say(f"{text}; but {warning}" if warning else text, "warning" if warning else "info")
