@@ -40,7 +40,9 @@ def test_svg_is_valid_with_one_line_per_curve():
 
 
 def test_svg_y_follows_a_log_scale():
-    svg = ET.fromstring(loss_plot_svg([{"step": 1, "total": 100.0}, {"step": 2, "total": 10.0}, {"step": 3, "total": 1.0}]))
+    svg = ET.fromstring(
+        loss_plot_svg([{"step": 1, "total": 100.0}, {"step": 2, "total": 10.0}, {"step": 3, "total": 1.0}])
+    )
     points = svg.find("{http://www.w3.org/2000/svg}polyline").get("points").split()
     ys = [float(p.split(",")[1]) for p in points]
     assert ys[0] < ys[1] < ys[2] and abs((ys[1] - ys[0]) - (ys[2] - ys[1])) < 0.2

@@ -1,21 +1,28 @@
 """The style-weights playground: ipywidgets controls that steer ``helpers.stylize`` by hand.
 
-``from helpers.ui import Playground`` imports ipywidgets; ``helpers.ui.settings``, ``helpers.ui.cache`` and
-``helpers.ui.run`` do not, so the pure parts can be used and tested without it.
+``from helpers.ui import Playground`` imports ipywidgets; ``helpers.ui.settings``, ``cache``, ``run``, ``sizes``
+and ``upload`` do not, so the pure parts can be used and tested without it.
 
-Modules: ``settings`` (what a learner sets, turned into engine options), ``cache`` (finished results on disk),
-``run`` (the staged run), ``render`` (PNG and SVG for the widgets), ``controls`` (the widgets),
-``app`` (``Playground``: the widgets wired to the engine).
+Modules: ``settings`` (what a learner sets, turned into engine options in balanced units), ``sizes`` (the
+stages of a run, and pictures too small for the layers), ``run`` (the staged run and its pace), ``cache``
+(finished results on disk, keyed by everything they depend on), ``render`` (PNG and SVG for the widgets),
+``upload`` (the browser-side guard for large uploads), ``inputs`` (a log slider and a checked number box),
+``controls`` (the widgets), ``app`` (``Playground``: the widgets wired to the engine).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Playground", "RunRecord", "Settings", "settings_to_options", "cache_key"]
+__all__ = ["Playground", "RunRecord", "Settings", "cache_key", "settings_to_options"]
 
-_HOMES = {"Playground": "app", "RunRecord": "run", "Settings": "settings", "settings_to_options": "settings",
-          "cache_key": "cache"}
+_HOMES = {
+    "Playground": "app",
+    "RunRecord": "run",
+    "Settings": "settings",
+    "settings_to_options": "settings",
+    "cache_key": "cache",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,15 +2,19 @@
 
 Imported on its own (``from helpers.ui import Playground``): ``import helpers`` never imports ipywidgets.
 A run goes in a background thread, so the kernel stays free to handle Stop; it runs a quick stage
-at a small size first, then the requested size.
+at a small size first, then the requested size started from the quick result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,63 +23,100 @@ import torch
 from torch import Tensor
 
 from .. import engine as engine_module
-from ..errors import ImageError
+from ..errors import ImageError, ImageTooSmallError
 from ..images import load_image, save_image
+from ..options import StyleOptions
 from ..runtime import data_dir as default_data_dir
 from ..vgg import cached_vgg19
-from .cache import ResultCache, cache_key, to_json_values
+from .cache import ResultCache, cache_key, environment, to_json_values
 from .controls import PREVIEW_WIDTH, Controls
 from .render import loss_plot_svg, png_bytes
-from .run import RunRecord, run_stages
-from .settings import Settings, preview_options, settings_metadata, settings_to_options
+from .run import RunRecord, StepTimer, format_seconds, run_stages
+from .settings import Settings, settings_metadata, settings_to_options
+from .sizes import FULL, QUICK, enlargement_note, picture_problem, plan_stages, stage_shape
 
 __all__ = ["Playground"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_INPUT_SIZE = 1024
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+_CHANGED = "the settings have moved since this run started: it goes on with the old ones; press Run to apply them"
 
 
-def _loss_weights(options: dict[str, Any]) -> dict[str, float]:
+def _loss_weights(options: Mapping[str, Any]) -> dict[str, float]:
     return {"content": options["content_weight"], "style": options["style_weight"], "tv": options["tv_weight"]}
+
+
+@dataclass
+class _Progress:
+    """What the callbacks of one run share: its stages, its pace, the loss records so far and the last redraws."""
+
+    weights: dict[str, float]
+    stages: dict[str, dict[str, Any]]
+    content_shape: tuple[int, ...]
+    timer: StepTimer = field(default_factory=StepTimer)
+    live: list[dict[str, Any]] = field(default_factory=list)
+    shown: str | None = None
+    preview_at: float = -math.inf
+    plot_at: float = -math.inf
 
 
 class Playground(Controls):
     """Widgets that steer the optimisation by hand: pickers, weight sliders, Run/Stop, preview, gallery.
+
+    Making a new one stops the runs of the playgrounds made before it (re-running the cell replaces them).
 
     Args:
         data_dir: folder of images to pick from; ``helpers.data_dir()`` when None.
         settings: the starting settings (``Settings()`` when None).
         engine: the function called as ``engine(content, style, **options, callback=..., ...)``;
             ``helpers.stylize`` when None. Tests pass a fake.
-        device: where the images and the network go; None leaves it to the engine.
-        cache_dir: folder of the result cache (None: ``.nst_cache`` beside ``data_dir``; False: no cache).
+        device: where the images and the network go; None leaves it to the engine (the CPU).
+        cache_dir: folder of the result cache (None: ``helpers.ui.cache.default_cache_dir()``; False: no cache).
         save_dir: where Save writes PNGs (None: ``outputs`` beside ``data_dir``).
         preview_size, preview_steps: size and steps of the quick first stage.
+        clock: returns seconds, for the previews' pace and the time estimates (tests pass a fake).
 
     Display it as the last expression of a cell. Built in notebooks/05_style_weights_playground.ipynb.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, *, settings: Settings | None = None,
-                 engine: Callable[..., Any] | None = None, device: Any = None,
-                 cache_dir: str | Path | bool | None = None, save_dir: str | Path | None = None,
-                 preview_size: int = 128, preview_steps: int = 8, gallery_size: int = 6) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        engine: Callable[..., Any] | None = None,
+        device: Any = None,
+        cache_dir: str | Path | bool | None = None,
+        save_dir: str | Path | None = None,
+        preview_size: int = 128,
+        preview_steps: int = 8,
+        gallery_size: int = 6,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.engine = engine or engine_module.stylize
         self.device = device
-        root = self.data_dir.parent
-        self.cache = None if cache_dir is False else ResultCache(root / ".nst_cache" if cache_dir in (None, True) else cache_dir)
-        self.save_dir = Path(save_dir) if save_dir is not None else root / "outputs"
+        self.cache = None if cache_dir is False else ResultCache(None if cache_dir in (None, True) else cache_dir)
+        self.save_dir = Path(save_dir) if save_dir is not None else self.data_dir.parent / "outputs"
         self.preview_size, self.preview_steps, self.gallery_size = preview_size, preview_steps, gallery_size
+        self.clock = clock
         self.last_record: RunRecord | None = None
         self.last_error: BaseException | None = None
         self.records: list[RunRecord] = []
+        self.retired = False
+        self._entries: dict[str, widgets.Widget] = {}
         self._uploads: dict[str, bytes] = {}
         self._images: dict[str, Tensor] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._live: list[dict[str, Any]] = []
-        self._weights: dict[str, float] = {}
-        self._shown = {"preview": 0.0, "plot": 0.0}
+        self._running_settings: Settings | None = None
+        self._progress = _Progress({}, {}, ())
+        self._speed: float | None = None
+        self._predecessors = [old for old in list(_LIVE) if old.running]
+        for old in list(_LIVE):
+            old.retire()
+        _LIVE.add(self)
         files = sorted(p.name for p in self.data_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         super().__init__(files, settings or Settings())
         self._wire()
@@ -89,6 +130,8 @@ class Playground(Controls):
         self.content_picker.observe(lambda change: self._show_thumb(change["new"], self.content_thumb), "value")
         self.style_picker.observe(lambda change: self._show_thumb(change["new"], self.style_thumb), "value")
         self.upload.observe(self._on_upload, "value")
+        for widget in self.setting_widgets():
+            widget.observe(self._on_setting_change, "value")
 
     def set_settings(self, settings: Settings) -> None:
         """Move every widget to ``settings`` (image names must be in data_dir or uploaded) and show the images."""
@@ -98,6 +141,7 @@ class Playground(Controls):
         if self.last_record is None:
             self._show_thumb(settings.content, self.preview, PREVIEW_WIDTH)
 
+    # ---- pictures ----
     def _source_bytes(self, name: str) -> bytes:
         if name in self._uploads:
             return self._uploads[name]
@@ -107,40 +151,56 @@ class Playground(Controls):
             raise ImageError(f"{name}: cannot be read ({error.strerror or error})") from None
 
     def _load(self, name: str) -> Tensor:
-        if name not in self._images:
-            image = load_image(self._source_bytes(name), max_size=MAX_INPUT_SIZE, name=name)
-            self._images[name] = image.to(self.device) if self.device is not None else image
-        return self._images[name]
+        """The picture as the engine gets it."""
+        return self._decode(self._source_bytes(name), name)
 
-    def _show_thumb(self, name: str, target: widgets.Image, size: int = 96) -> None:
+    def _decode(self, data: bytes, name: str) -> Tensor:
+        """``data`` decoded into the image contract, at most ``MAX_INPUT_SIZE`` px, once per distinct content."""
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._images:
+            image = load_image(data, max_size=MAX_INPUT_SIZE, name=name)
+            self._images[digest] = image.to(self.device) if self.device is not None else image
+        return self._images[digest]
+
+    def _show_thumb(self, name: str, target: widgets.Image, size: int = 64) -> None:
         try:
-            target.value = png_bytes(self._load(name), size)
+            target.value = png_bytes(self._load(name), size, upscale=True)
         except ImageError as error:
             self.say(str(error), "error")
 
     def _on_upload(self, change: dict[str, Any]) -> None:
+        if not change["new"]:
+            return
         for item in change["new"]:
             self.add_upload(item["name"], bytes(item["content"]))
+        self.upload.value = ()  # so that the same file can be sent again
 
     def add_upload(self, name: str, data: bytes) -> bool:
-        """Offer an uploaded picture in both pickers and choose it as content; an unreadable one is reported."""
+        """Offer an uploaded picture in both pickers and choose it as content; an unusable one is reported."""
         try:
-            load_image(data, max_size=MAX_INPUT_SIZE, name=name)
+            shape = self._decode(data, name).shape
         except ImageError as error:
             self.say(str(error), "error")
             return False
+        refused = picture_problem(name, shape, [])
+        if refused:
+            self.say(refused, "error")
+            return False
         label = f"upload: {name}"
         self._uploads[label] = bytes(data)
-        self._images.pop(label, None)
         for picker in (self.content_picker, self.style_picker):
             value = picker.value
             if label not in picker.options:
                 picker.options = (*picker.options, label)
             picker.value = value
         self.content_picker.value = label
-        self.say(f"{name} is now the content image (it is in the style picker too)", "info")
+        on = [layer for layer, control in self.layer_sliders.items() if control.on]
+        warning = picture_problem(name, shape, on) or enlargement_note(name, shape, int(self.size_picker.value))
+        text = f"{name} is now the content picture (it is in the style picker too)"
+        self.say(f"{text}; but {warning}" if warning else text, "warning" if warning else "info")
         return True
 
+    # ---- running ----
     def _set_running(self, running: bool) -> None:
         self.run_button.disabled = running
         self.stop_button.disabled = not running
@@ -151,7 +211,6 @@ class Playground(Controls):
         """True while a run thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    # ---- running ----
     def run(self, wait: bool = False) -> RunRecord | None:
         """Start a run with the current settings (what Run does); a cached result comes back at once.
 
@@ -165,24 +224,34 @@ class Playground(Controls):
             self.say("a run is already going: press Stop first", "warning")
             return None
         self.last_error = None
-        settings = self.settings
+        self.changed.value = ""
         try:
+            settings = self.settings
             options = settings_to_options(settings)
             content_image, style_image = self._load(settings.content), self._load(settings.style)
-            sources = [self._source_bytes(settings.content), self._source_bytes(settings.style)]
+            shapes = {
+                f"the content picture {settings.content}": content_image.shape,
+                f"the style picture {settings.style}": style_image.shape,
+            }
+            stages = plan_stages(options, shapes, self.preview_size, self.preview_steps)
         except ValueError as error:  # ImageError is a ValueError too
             return self._fail(error, wait)
-        key = cache_key(options, sources, tag=self._engine_tag())
+        key = self._key(stages, content_image, style_image)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             record = RunRecord(settings, options, cached.image, cached.history, cached.seconds, key, cached=True)
             self._finish(record)
             return record
         self._stop.clear()
+        self._running_settings = settings
         self._set_running(True)
-        self.say(f"running {settings.size} px, {settings.steps} steps...", "info")
-        self._thread = threading.Thread(target=self._work, args=(settings, options, content_image, style_image, key),
-                                        name="nst-playground", daemon=True)
+        self.say(f"running {settings.size} px, {settings.steps} steps: {self._estimate(stages, content_image)}", "info")
+        self._thread = threading.Thread(
+            target=self._work,
+            name="nst-playground",
+            daemon=True,
+            args=(settings, options, stages, content_image, style_image, key),
+        )
         self._thread.start()
         if not wait:
             return None
@@ -191,8 +260,24 @@ class Playground(Controls):
             raise self.last_error
         return self.last_record
 
+    def _key(self, stages: list, content_image: Tensor, style_image: Tensor) -> str:
+        full = [
+            {"stage": label, "options": StyleOptions(**stage, callback_every=1, progress=False).to_dict()}
+            for label, stage in stages
+        ]
+        device = torch.device(self.device) if self.device is not None else content_image.device
+        run = {"engine": self._engine_tag(), "stages": full, "input_size": MAX_INPUT_SIZE}
+        return cache_key(run, [content_image, style_image], environment(device, stages[-1][1].get("precision", "auto")))
+
+    def _estimate(self, stages: list, content_image: Tensor) -> str:
+        if self._speed is None:
+            return "a time estimate follows the first steps"
+        pixels = [stage_shape(content_image.shape, stage["size"]) for _, stage in stages]
+        seconds = sum(self._speed * h * w * stage["steps"] for (h, w), (_, stage) in zip(pixels, stages))
+        return f"about {format_seconds(seconds)}, judging by the last run"
+
     def stop(self) -> None:
-        """Ask the run to end after its current step; the image so far is kept."""
+        """Ask the run to end after its current step (L-BFGS: its line search); the image so far is kept."""
         if self.running:
             self._stop.set()
             self.say("stopping after the current step...", "warning")
@@ -203,9 +288,15 @@ class Playground(Controls):
             self._thread.join(timeout)
         return not self.running
 
+    def retire(self) -> None:
+        """Stop this playground's run without waiting for it: a newer playground has taken over."""
+        self.retired = True
+        self.stop()
+        _LIVE.discard(self)
+
     def close(self) -> None:
         """Stop any run, wait for it and close the widgets."""
-        self.stop()
+        self.retire()
         self.wait(30)
         super().close()
 
@@ -221,62 +312,126 @@ class Playground(Controls):
             extras["extractor"] = cached_vgg19("caffe", "max", device)
         return extras
 
-    def _work(self, settings: Settings, options: dict[str, Any], content_image: Tensor, style_image: Tensor,
-              key: str) -> None:
-        quick = preview_options(options, self.preview_size, self.preview_steps)
-        self.progress.max = options["steps"] + (quick["steps"] if quick else 0)
-        self.progress.value = 0
-        self._live, self._weights = [], _loss_weights(options)
+    def _work(
+        self,
+        settings: Settings,
+        options: dict[str, Any],
+        stages: list,
+        content_image: Tensor,
+        style_image: Tensor,
+        key: str,
+    ) -> None:
+        for old in self._predecessors:
+            if old.running:
+                self.say("waiting for the previous playground's run to stop...", "warning")
+                old.wait()
+        self._predecessors = []
+        self.progress.max, self.progress.value = sum(stage["steps"] for _, stage in stages), 0
+        self._progress = _Progress(_loss_weights(options), dict(stages), tuple(content_image.shape))
         try:
-            outcome = run_stages(self.engine, content_image, style_image, options, stop=self._stop,
-                                 on_step=self._on_step, on_stage=self._on_stage, extras=self._extras(),
-                                 preview_size=self.preview_size, preview_steps=self.preview_steps)
-            record = RunRecord(settings, options, outcome.image.cpu(), to_json_values(outcome.history), outcome.seconds, key,
-                               stopped=outcome.stopped, first_preview=outcome.first_preview)
+            outcome = run_stages(
+                self.engine,
+                content_image,
+                style_image,
+                stages,
+                stop=self._stop,
+                on_step=self._on_step,
+                on_stage=self._on_stage,
+                extras=self._extras(),
+            )
+            record = RunRecord(
+                settings,
+                options,
+                outcome.image.cpu(),
+                to_json_values(outcome.history),
+                outcome.seconds,
+                key,
+                stopped=outcome.stopped,
+                first_preview=outcome.first_preview,
+            )
             if not record.stopped and self.cache is not None:
                 self.cache.put(key, record.image, record.history, record.seconds, settings_metadata(settings, options))
             self._finish(record)
-        except Exception as error:  # shown in the interface; run(wait=True) raises it again
+        except ImageTooSmallError as error:
+            picture = "content" if "content image" in str(error) else "style"
+            self._fail(
+                ImageTooSmallError(
+                    f"the {picture} picture is too small at {settings.size} px for the layers "
+                    "that are on: pick a larger size, or turn off the deepest style layers"
+                ),
+                wait=False,
+            )
+        except Exception as error:  # noqa: BLE001 - any failure is shown in the interface; run(wait=True) raises it
             self._fail(error, wait=False)
         finally:
+            timer = self._progress.timer
+            self._speed = timer.per_pixel_step(FULL) or timer.per_pixel_step(QUICK) or self._speed
             self._set_running(False)
 
     def _on_step(self, step: int, image: Tensor, record: Mapping[str, Any], stage: str) -> None:
+        run, now = self._progress, self.clock()
         self.progress.value = min(step, self.progress.max)
-        self._live.append({**record, "step": record.get("step", step)})
-        now = time.perf_counter()
-        if now - self._shown["preview"] >= 0.3:
-            self._shown["preview"] = now
-            self.preview.value = png_bytes(image, PREVIEW_WIDTH)
-            total = record.get("total")
-            self.progress_label.value = f"{stage}: step {step}/{self.progress.max}" + (
-                f", loss {float(total):.3g}" if total is not None else "")
-        if now - self._shown["plot"] >= 0.5:
-            self._shown["plot"] = now
-            self.losses.value = loss_plot_svg(self._live, stage, weights=self._weights)
+        run.live.append({**record, "step": record.get("step", step)})
+        run.timer.mark(stage, step, image.shape[-2] * image.shape[-1], now)
+        if stage != run.shown or now - run.preview_at >= 0.3:
+            run.shown, run.preview_at = stage, now
+            self.preview.value = png_bytes(image, PREVIEW_WIDTH, upscale=True)
+            self.progress_label.value = self._progress_text(step, stage)
+        if now - run.plot_at >= 0.5:
+            run.plot_at = now
+            self.losses.value = loss_plot_svg(run.live, stage, width=PREVIEW_WIDTH, weights=run.weights)
+
+    def _progress_text(self, step: int, stage: str) -> str:
+        run, text = self._progress, f"{stage}: step {step}/{self.progress.max}"
+        speed, full = run.timer.per_pixel_step(QUICK), run.stages[FULL]
+        if stage == QUICK and speed is not None:
+            h, w = stage_shape(run.content_shape, full["size"])
+            return f"{text} · full size: about {format_seconds(speed * h * w * full['steps'])}"
+        left = run.timer.left(stage, self.progress.max)
+        return f"{text} · about {format_seconds(left)} left" if left is not None else f"{text} · timing the first steps"
 
     def _on_stage(self, stage: str, image: Tensor, history: list) -> None:
-        self._live = []
-        self.preview.value = png_bytes(image, PREVIEW_WIDTH)
-        self.losses.value = loss_plot_svg(history, stage, weights=self._weights)
-        if stage == "quick preview":
-            self.say("quick preview done; now the requested size...", "info")
+        self._progress.live = []
+        self.preview.value = png_bytes(image, PREVIEW_WIDTH, upscale=True)
+        self.losses.value = loss_plot_svg(history, stage, width=PREVIEW_WIDTH, weights=self._progress.weights)
+        if stage == QUICK:
+            self.say("quick preview done; now the full size, starting from it...", "info")
+
+    def _on_setting_change(self, _change: Mapping[str, Any]) -> None:
+        if not self.running or self._running_settings is None:
+            return
+        try:
+            moved = self.settings != self._running_settings
+        except ValueError:
+            moved = True
+        self.changed.value = f'<span style="color:#9a6700">{html.escape(_CHANGED)}</span>' if moved else ""
 
     def _finish(self, record: RunRecord) -> None:
         self.last_record = record
-        self.preview.value = png_bytes(record.image, PREVIEW_WIDTH)
-        self.losses.value = loss_plot_svg(record.history, "weighted loss terms", weights=_loss_weights(record.options))
+        self.preview.value = png_bytes(record.image, PREVIEW_WIDTH, upscale=True)
+        self.losses.value = loss_plot_svg(
+            record.history, "weighted loss terms", width=PREVIEW_WIDTH, weights=_loss_weights(record.options)
+        )
         self.progress.value = self.progress.max if not record.stopped else self.progress.value
         self.progress_label.value = "stopped" if record.stopped else "done"
         if record.cached:
-            self.say(f"from the cache (the run took {record.seconds:.1f} s)", "done")
+            text, kind = f"from the cache (the run took {record.seconds:.1f} s)", "done"
         elif record.stopped:
-            self.say(f"stopped after {record.seconds:.1f} s: the image so far is kept (not cached)", "warning")
+            text, kind = f"stopped after {record.seconds:.1f} s: the image so far is kept (not cached)", "warning"
         else:
-            self.say(f"done in {record.seconds:.1f} s", "done")
+            text, kind = f"done in {record.seconds:.1f} s", "done"
+        if not record.cached and self._moved_since(record.settings):
+            text, kind = f"{text}; the settings have moved since it started: press Run to apply them", "warning"
+        self.say(text, kind)
         self._add_to_gallery(record)
         if not self.running:
             self._set_running(False)
+
+    def _moved_since(self, settings: Settings) -> bool:
+        try:
+            return self.settings != settings
+        except ValueError:
+            return True
 
     def _fail(self, error: BaseException, wait: bool) -> None:
         self.last_error = error
@@ -286,14 +441,28 @@ class Playground(Controls):
             raise error
 
     def _add_to_gallery(self, record: RunRecord) -> None:
-        self.records.insert(0, record)
-        del self.records[self.gallery_size:]
-        self.gallery.children = [self._gallery_entry(r) for r in self.records]
+        """Put ``record`` first; an older entry for the same settings and pictures (the same key) gives way."""
+        old = self._entries.pop(record.key, None)
+        if old is not None:
+            old.close()
+        self.records = [record, *(r for r in self.records if r.key != record.key)]
+        for dropped in self.records[self.gallery_size :]:
+            self._entries.pop(dropped.key).close()
+        del self.records[self.gallery_size :]
+        self._entries[record.key] = self._gallery_entry(record)
+        self.gallery.children = [self._entries[r.key] for r in self.records]
 
     def _gallery_entry(self, record: RunRecord) -> widgets.Widget:
-        picture = widgets.Image(value=png_bytes(record.image, 200), format="png", width=200)
-        caption = widgets.HTML(f'<div style="font-size:11px;line-height:1.3;width:200px">{html.escape(record.caption)}</div>')
-        reuse = widgets.Button(description="use these settings", layout=widgets.Layout(width="200px"))
+        picture = widgets.Image(value=png_bytes(record.image, 200, upscale=True), format="png")
+        caption = widgets.HTML(
+            f'<div style="font-size:11px;line-height:1.3;width:200px">{html.escape(record.caption)}</div>',
+            tooltip="the settings of this result",
+        )
+        reuse = widgets.Button(
+            description="use these settings",
+            layout=widgets.Layout(width="200px"),
+            tooltip="move the controls to this result's settings",
+        )
         reuse.on_click(lambda _: self.set_settings(record.settings))
         return widgets.VBox([picture, caption, reuse], layout=widgets.Layout(margin="0 8px 8px 0"))
 

@@ -15,24 +15,25 @@ from torch import Tensor
 
 from ..images import resize_image, to_pil
 
-__all__ = ["png_bytes", "loss_curves", "loss_plot_svg", "LOSS_NAMES"]
+__all__ = ["LOSS_NAMES", "loss_curves", "loss_plot_svg", "png_bytes"]
 
 LOSS_NAMES = ("total", "content", "style", "tv")
 _LINE_COLORS = {"total": "#222222", "content": "#1f77b4", "style": "#d62728", "tv": "#2ca02c"}
 
 
-def png_bytes(image: Tensor, max_size: int | None = None) -> bytes:
-    """PNG file bytes of a (1, 3, H, W) image in [0, 1], scaled down to ``max_size`` px when given."""
+def png_bytes(image: Tensor, max_size: int | None = None, upscale: bool = False) -> bytes:
+    """PNG file bytes of a (1, 3, H, W) image in [0, 1], scaled down (or with ``upscale`` also up) to ``max_size`` px."""
     image = image.detach().float().cpu()
     if max_size is not None:
-        image = resize_image(image, max_size)
+        image = resize_image(image, max_size, upscale=upscale)
     buffer = io.BytesIO()
     to_pil(image).save(buffer, format="png")
     return buffer.getvalue()
 
 
-def loss_curves(history: Sequence[Mapping[str, Any]],
-                weights: Mapping[str, float] | None = None) -> dict[str, list[tuple[float, float]]]:
+def loss_curves(
+    history: Sequence[Mapping[str, Any]], weights: Mapping[str, float] | None = None
+) -> dict[str, list[tuple[float, float]]]:
     """(step, weight × value) points of each loss in ``history``, leaving out missing and non-positive values.
 
     ``weights`` maps loss names to the factor they enter the total with (1 when absent).
@@ -40,14 +41,21 @@ def loss_curves(history: Sequence[Mapping[str, Any]],
     curves, weights = {}, weights or {}
     for name in LOSS_NAMES:
         factor = float(weights.get(name, 1.0))
-        points = [(float(r["step"]), factor * float(r[name])) for r in history if _positive(factor * _number(r.get(name)))]
+        points = [
+            (float(r["step"]), factor * float(r[name])) for r in history if _positive(factor * _number(r.get(name)))
+        ]
         if points:
             curves[name] = points
     return curves
 
 
-def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: int = 400, height: int = 200,
-                  weights: Mapping[str, float] | None = None) -> str:
+def loss_plot_svg(
+    history: Sequence[Mapping[str, Any]],
+    title: str = "",
+    width: int = 400,
+    height: int = 200,
+    weights: Mapping[str, float] | None = None,
+) -> str:
     """An SVG of the loss curves in ``history`` against step, on a log scale with one grid line per decade.
 
     Args:
@@ -59,9 +67,11 @@ def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: 
         The SVG markup (an empty frame with a note when there is nothing to draw yet).
     """
     left, right, top, bottom = 44, 96, 18, 26
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="10"><rect width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{left}" y="12">{html.escape(title)}</text>']
+    frame = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="10"><rect width="{width}" height="{height}" fill="white"/>'
+    )
+    parts = [frame, f'<text x="{left}" y="12">{html.escape(title)}</text>']
     curves = loss_curves(history, weights)
     if not curves:
         parts.append(f'<text x="{left}" y="{height // 2}" fill="#888">no loss values yet</text></svg>')
@@ -80,15 +90,21 @@ def loss_plot_svg(history: Sequence[Mapping[str, Any]], title: str = "", width: 
 
     for decade in range(y0, y1 + 1):
         y = sy(10.0**decade)
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">1e{decade}</text>')
-    parts.append(f'<text x="{left}" y="{height - 6}">step {x0:g}</text>'
-                 f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">{x1:g}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">1e{decade}</text>'
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 6}">step {x0:g}</text>'
+        f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">{x1:g}</text>'
+    )
     for row, (name, curve) in enumerate(curves.items()):
         color = _LINE_COLORS[name]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in curve)
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        parts.append(f'<text x="{left + plot_w + 8}" y="{top + 12 * row + 8}" fill="{color}">{name} {curve[-1][1]:.1e}</text>')
+        parts.append(
+            f'<text x="{left + plot_w + 8}" y="{top + 12 * row + 8}" fill="{color}">{name} {curve[-1][1]:.1e}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
