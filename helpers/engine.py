@@ -20,7 +20,7 @@ from .images import as_image
 from .objective import StyleObjective
 from .optim import Problem, Recorder, live_preview, run_adam, run_lbfgs
 from .options import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, StyleOptions
-from .pyramid import plan_levels, resize_to, start_image
+from .pyramid import carry_over, plan_levels, resize_to, start_image
 from .runtime import autocast_dtype
 from .vgg import VGGFeatures, cached_vgg19, uses_channels_last
 
@@ -113,8 +113,7 @@ def _optimize(recorder: Recorder, plan, net: VGGFeatures, blend: list[float], op
             shape = (level_content if level_content is not None else level_styles[0]).shape
             recorder.shape = shape
             if image.shape[-2:] != shape[-2:]:
-                image = (resize_to(image - previous, shape) + level_content if keep_detail and previous is not None
-                         else resize_to(image, shape))
+                image = carry_over(image, shape, previous, level_content) if keep_detail else carry_over(image, shape)
             previous = level_content
             budget = options.steps if index == len(plan) - 1 else round(options.steps * _COARSE_SHARE)
             objective = StyleObjective(net, level_content, level_styles, options, blend, amp_dtype)

@@ -13,7 +13,7 @@ from torch import Tensor
 from .images import as_image, resize_image
 from .vgg import check_image_size, min_image_size
 
-__all__ = ["Level", "level_sizes", "plan_levels", "resize_to", "start_image"]
+__all__ = ["Level", "level_sizes", "plan_levels", "resize_to", "carry_over", "start_image"]
 
 Level = tuple[Tensor | None, list[Tensor]]
 """One pyramid level: the content image (None without one) and the style images, at that level's size."""
@@ -56,6 +56,17 @@ def plan_levels(content: Tensor | None, styles: list[Tensor], size: int, style_s
             check_image_size(*style.shape[-2:], deepest, f"{what} at size={size}, style_scale={style_scale:g}")
         plan.append((level_content, level_styles))
     return plan
+
+
+def carry_over(image: Tensor, shape, coarse_content: Tensor | None = None, fine_content: Tensor | None = None) -> Tensor:
+    """A coarser result at a finer size, in [0, 1], to start the finer optimisation from.
+
+    Given both contents, the photo at the finer size plus the upsampled change the coarse run made, so the
+    photo's own fine detail is not blurred away; otherwise the coarse result upsampled.
+    """
+    if coarse_content is None or fine_content is None:
+        return resize_to(image, shape).clamp(0, 1)
+    return (fine_content + resize_to(image - coarse_content, shape)).clamp(0, 1)
 
 
 def resize_to(image: Tensor, shape) -> Tensor:

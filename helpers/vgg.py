@@ -81,7 +81,7 @@ def check_image_size(height: int, width: int, layer: str, what: str = "image") -
     if min(height, width) < need:
         raise ImageTooSmallError(
             f"{what} is {height}x{width} px, too small for layer {layer}, which needs at least {need}x{need} px; "
-            f"use a larger image or size, or leave out the layers deeper than block {int(layer[4]) - 1 or 1}"
+            f"use a larger image or size, or layers of a shallower block"
         )
 
 

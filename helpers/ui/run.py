@@ -15,7 +15,7 @@ from typing import Any
 from torch import Tensor
 
 from ..images import resize_image
-from ..pyramid import resize_to
+from ..pyramid import carry_over
 from .settings import Settings, describe_settings
 
 __all__ = ["RunRecord", "StagedRun", "StepTimer", "format_seconds", "handover", "run_stages"]
@@ -127,9 +127,8 @@ def handover(quick_image: Tensor, content_image: Tensor, size: int, quick_size: 
     """
     photo = resize_image(content_image, size, upscale=True).to(quick_image.device)
     if init != "content":
-        return resize_to(quick_image, photo.shape).clamp(0, 1)
-    small_photo = resize_image(content_image, quick_size, upscale=True).to(quick_image.device)
-    return (photo + resize_to(quick_image - small_photo, photo.shape)).clamp(0, 1)
+        return carry_over(quick_image, photo.shape)
+    return carry_over(quick_image, photo.shape, resize_image(content_image, quick_size, upscale=True).to(photo.device), photo)
 
 
 def run_stages(
