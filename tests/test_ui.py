@@ -511,3 +511,22 @@ def test_import_helpers_does_not_import_ipywidgets():
         "assert 'ipywidgets' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_real_time_start_shows_the_networks_picture_before_the_optimisation(data):
+    shown = {}
+
+    class Watching(FakeEngine):
+        def __call__(self, content_image, style_image, **kwargs):
+            shown["preview"], shown["message"] = playground.preview.value, playground.message
+            return super().__call__(content_image, style_image, **kwargs)
+
+    engine = Watching()
+    playground = _playground(data, engine, settings=Settings(content="cat.png", style="wave.png", size=64, steps=3,
+                                                             init="fast"))
+    before = playground.preview.value
+    playground.run(wait=True)
+    assert len(engine.calls) == 1 and engine.calls[0]["init"] == "fast"  # one stage: no quick preview
+    assert shown["preview"] != before and "real-time network's picture" in shown["message"]
+    picture = np.asarray(Image.open(io.BytesIO(shown["preview"])).convert("RGB"), dtype=float)
+    assert picture.std() > 1  # the network paints the flat photo: not a flat picture any more

@@ -83,3 +83,9 @@ def test_an_enlargement_over_four_times_is_noted():
         "me.png is 20×24 px: at 256 px it is enlarged 11×, so expect a blurry result"
     )
     assert enlargement_note("me.png", (1, 3, 64, 64), 256) is None
+
+
+def test_a_real_time_start_needs_no_quick_stage():
+    options = settings_to_options(Settings(size=512, steps=20, init="fast"))
+    square = {"content": (1, 3, 600, 1000), "style": (1, 3, 64, 64)}
+    assert [(label, stage["init"]) for label, stage in plan_stages(options, square, 128, 8)] == [("full size", "fast")]

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .. import engine as engine_module
 from ..errors import ImageError, ImageTooSmallError
-from ..images import load_image, save_image
+from ..images import load_image, resize_image, save_image
 from ..options import StyleOptions
 from ..runtime import data_dir as default_data_dir
 from ..vgg import cached_vgg19
@@ -329,6 +329,8 @@ class Playground(Controls):
         self.progress.max, self.progress.value = sum(stage["steps"] for _, stage in stages), 0
         self._progress = _Progress(_loss_weights(options), dict(stages), tuple(content_image.shape))
         try:
+            if options["init"] == "fast":
+                self._show_network_picture(content_image, style_image, options["size"])
             outcome = run_stages(
                 self.engine,
                 content_image,
@@ -367,6 +369,16 @@ class Playground(Controls):
             timer = self._progress.timer
             self._speed = timer.per_pixel_step(FULL) or timer.per_pixel_step(QUICK) or self._speed
             self._set_running(False)
+
+    def _show_network_picture(self, content_image: Tensor, style_image: Tensor, size: int) -> None:
+        """Show the real-time network's picture at once (notebook 06); the optimisation then starts from it."""
+        from ..realtime import fast_stylize
+
+        began = self.clock()
+        picture = fast_stylize(resize_image(content_image, size, upscale=True), style_image)
+        self.preview.value = png_bytes(picture, PREVIEW_WIDTH, upscale=True)
+        self.say(f"the real-time network's picture ({1000 * (self.clock() - began):.0f} ms); "
+                 "the optimisation now refines it...", "info")
 
     def _on_step(self, step: int, image: Tensor, record: Mapping[str, Any], stage: str) -> None:
         run, now = self._progress, self.clock()

@@ -131,6 +131,7 @@ class Controls:
                 "the photo: repeatable, the layout is right from step 1",
                 "white noise from the seed: a different result per seed",
                 "the painting",
+                "real time: the network of notebook 06 paints it at once, then the optimisation refines it",
             ],
         )
         self.seed_box = widgets.Text(

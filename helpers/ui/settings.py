@@ -39,7 +39,7 @@ SIZES = (64, 96, 128, 192, 256, 384, 512, 768, 1024)
 MIN_SIZE = 32
 MAX_STEPS = 5000
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise", "style")
+INITS = ("content", "noise", "style", "fast")
 
 
 def _default_layer_weights() -> dict[str, float]:

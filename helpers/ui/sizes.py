@@ -96,8 +96,9 @@ def plan_stages(
         preview_size, preview_steps: the quick stage's size and steps.
 
     Returns:
-        One or two stages. A picture too small for the layers raises ValueError with a message in the
-        playground's terms; a quick stage too small for them is left out.
+        One or two stages (one with ``init="fast"``, whose network picture is the preview). A picture too small
+        for the layers raises ValueError with a message in the playground's terms; a quick stage too small for
+        them is left out.
     """
     problems = [picture_problem(name, shape, options["style_layers"]) for name, shape in shapes.items()]
     problems += [
@@ -107,6 +108,8 @@ def plan_stages(
     if problems:
         raise ValueError(problems[0])
     stages = [(FULL, dict(options))]
+    if options["init"] == "fast":  # the real-time network's picture is the instant preview
+        return stages
     quick = preview_options(options, preview_size, preview_steps)
     fits = quick is not None and not any(
         picture_problem(name, shape, options["style_layers"], quick["size"]) for name, shape in shapes.items()
