@@ -2,7 +2,7 @@
 """Set up the environment and open the lessons, or run the tests.
 
     python3 tasks.py lab     create or reuse .venv, install, open JupyterLab on notebooks/ (localhost, token on)
-    python3 tasks.py test    create or reuse .venv, install, run every test (notebooks in fast mode)
+    python3 tasks.py test    create or reuse .venv, install, lint with ruff, run every test (notebooks in fast mode)
     python3 tasks.py lecture create or reuse .venv, install, build the lecture kit into lecture/ (--reuse, --fast)
 
 Only Python 3.10+ and pip are needed; everything else goes into .venv at the repository root.
@@ -71,15 +71,40 @@ def lab(python: Path, extra: list[str]) -> int:
     return 0
 
 
+LINTED = ("helpers", "tests", "bench", "scripts", "tasks.py", "notebooks")
+
+
+def lint(python: Path) -> int:
+    """ruff's lint and format check over the code and the notebooks (configured in pyproject.toml)."""
+    try:
+        run(python, "-m", "ruff", "check", *LINTED)
+        run(python, "-m", "ruff", "format", "--check", *LINTED)
+    except subprocess.CalledProcessError as error:
+        print("ruff found problems: `ruff check --fix` and `ruff format` mend most of them", flush=True)
+        return error.returncode
+    return 0
+
+
 def test(python: Path, extra: list[str], full: bool) -> int:
     env = dict(os.environ)
     if not full:
         env.setdefault("NST_FAST", "1")
     env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle PyTorch threads sleep instead of spinning on shared cores
     scratch = tempfile.TemporaryDirectory(prefix="nst-test-")
     env["NST_CACHE"] = str(Path(scratch.name) / "cache")  # every run starts with an empty playground cache
-    command = [python, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
-               "--nbval-cell-timeout=900", "-p", "no:cacheprovider"]
+    command = [
+        python,
+        "-m",
+        "pytest",
+        "tests",
+        "notebooks",
+        "--nbval-lax",
+        "--nbval-current-env",
+        "--nbval-cell-timeout=900",
+        "-p",
+        "no:cacheprovider",
+    ]
     try:
         run(*command, *extra, env=env)
     except subprocess.CalledProcessError as error:
@@ -106,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "lab":
         return lab(python, extra)
     if args.task == "test":
-        return test(python, extra, args.full)
+        return lint(python) or test(python, extra, args.full)
     if args.task == "lecture":
         return lecture(python, extra)
     return 0

@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import helpers  # noqa: E402
 from pastiche import pastiche as peer  # noqa: E402
 from time_to_quality import PeakMemory, machine  # noqa: E402
+
+import helpers  # noqa: E402
 
 CONTENT_LAYER_WEIGHT = 0.01  # pastiche's default content layer weight
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -75,10 +76,18 @@ def stylize_options(content: Tensor, style: Tensor) -> dict:
     """``helpers.stylize`` options under which its total equals pastiche's loss (raw units)."""
     channels = {row.name: row.channels for row in helpers.analysis.layer_table(64, deepest="relu5_1")}
     size = max(content.shape[-2:])
-    return {"content_layers": {"relu4_2": CONTENT_LAYER_WEIGHT},
-            "style_layers": {name: 10.0 / channels[name] ** 2 for name in STYLE_LAYERS},
-            "content_weight": 1.0, "style_weight": 1.0, "tv_weight": 0.0, "units": "raw", "init": "content",
-            "size": size, "style_scale": max(style.shape[-2:]) / size, "progress": False}
+    return {
+        "content_layers": {"relu4_2": CONTENT_LAYER_WEIGHT},
+        "style_layers": {name: 10.0 / channels[name] ** 2 for name in STYLE_LAYERS},
+        "content_weight": 1.0,
+        "style_weight": 1.0,
+        "tv_weight": 0.0,
+        "units": "raw",
+        "init": "content",
+        "size": size,
+        "style_scale": max(style.shape[-2:]) / size,
+        "progress": False,
+    }
 
 
 def run_pastiche(artist: peer.PasticheArtist, steps: int) -> dict:
@@ -90,8 +99,12 @@ def run_pastiche(artist: peer.PasticheArtist, steps: int) -> dict:
         artist.draw()
         times.append(time.perf_counter() - started)
         losses.append(artist.loss)
-    return {"seconds": time.perf_counter() - began, "losses": losses, "step_times": times,
-            "image": caffe_to_rgb(artist.pastiche.detach().clone())}
+    return {
+        "seconds": time.perf_counter() - began,
+        "losses": losses,
+        "step_times": times,
+        "image": caffe_to_rgb(artist.pastiche.detach().clone()),
+    }
 
 
 def run_ours(artist, content: Tensor, style: Tensor, target: float, steps: int, pyramid: int) -> dict:
@@ -112,8 +125,15 @@ def run_ours(artist, content: Tensor, style: Tensor, target: float, steps: int, 
             scoring[0] += time.perf_counter() - entered
 
     began = time.perf_counter()
-    result = helpers.stylize(content, style, **stylize_options(content, style), steps=steps, pyramid=pyramid,
-                             callback=check, callback_every=1)
+    result = helpers.stylize(
+        content,
+        style,
+        **stylize_options(content, style),
+        steps=steps,
+        pyramid=pyramid,
+        callback=check,
+        callback_every=1,
+    )
     return {"result": result, "reached": reached, "final_loss": pastiche_score(artist, result.image)}
 
 
@@ -139,33 +159,55 @@ def compare(content_path: Path, style_path: Path, size: int, peer_steps: int, st
     scorer = make_artist(content_path, style_path, size)
     ours_at_start = helpers.stylize(content, style, **stylize_options(content, style), steps=1).history[0]["total"]
     theirs_at_start = pastiche_score(scorer, content)
-    print(f"{where} one objective: stylize's total at the photo {ours_at_start:.6g}, pastiche's loss "
-          f"{theirs_at_start:.6g}", flush=True)
+    print(
+        f"{where} one objective: stylize's total at the photo {ours_at_start:.6g}, pastiche's loss "
+        f"{theirs_at_start:.6g}",
+        flush=True,
+    )
     per_step = step_times(make_artist(content_path, style_path, size), content, style)
     with PeakMemory(torch.device("cpu")) as memory:
         theirs = run_pastiche(make_artist(content_path, style_path, size), peer_steps)
     target = pastiche_score(scorer, theirs["image"])
     outside = float(((theirs["image"] < 0) | (theirs["image"] > 1)).float().mean())
-    print(f"{where} pastiche: {peer_steps} steps in {theirs['seconds']:.1f} s, final loss {target:.6g} "
-          f"({100 * outside:.1f}% of its pixel values outside [0, 1]), peak {memory.peak_mib or 0:.0f} MiB", flush=True)
+    print(
+        f"{where} pastiche: {peer_steps} steps in {theirs['seconds']:.1f} s, final loss {target:.6g} "
+        f"({100 * outside:.1f}% of its pixel values outside [0, 1]), peak {memory.peak_mib or 0:.0f} MiB",
+        flush=True,
+    )
     with PeakMemory(torch.device("cpu")) as memory:
         ours = run_ours(scorer, content, style, target, steps, pyramid)
     reached = ours["reached"]
     report = {
-        "size": list(content.shape[-2:]), "pastiche_steps": peer_steps, "pastiche_seconds": theirs["seconds"],
-        "pastiche_final_loss": target, "pastiche_outside_box": outside, "loss_at_photo": [ours_at_start, theirs_at_start],
-        "pastiche_ms_per_step": per_step["pastiche"], "stylize_ms_per_step": per_step["stylize"],
-        "step_speedup": per_step["pastiche"] / per_step["stylize"], "pyramid": pyramid, "steps_budget": steps,
-        "reached": bool(reached), "stylize_steps": reached.get("step"), "stylize_seconds": reached.get("seconds"),
-        "stylize_final_loss": ours["final_loss"], "stylize_peak_mib": memory.peak_mib,
+        "size": list(content.shape[-2:]),
+        "pastiche_steps": peer_steps,
+        "pastiche_seconds": theirs["seconds"],
+        "pastiche_final_loss": target,
+        "pastiche_outside_box": outside,
+        "loss_at_photo": [ours_at_start, theirs_at_start],
+        "pastiche_ms_per_step": per_step["pastiche"],
+        "stylize_ms_per_step": per_step["stylize"],
+        "step_speedup": per_step["pastiche"] / per_step["stylize"],
+        "pyramid": pyramid,
+        "steps_budget": steps,
+        "reached": bool(reached),
+        "stylize_steps": reached.get("step"),
+        "stylize_seconds": reached.get("seconds"),
+        "stylize_final_loss": ours["final_loss"],
+        "stylize_peak_mib": memory.peak_mib,
         "evaluation_ratio": peer_steps / reached["step"] if reached else None,
         "speedup": theirs["seconds"] / reached["seconds"] if reached else None,
     }
-    when = (f"reached it in {reached['seconds']:.1f} s at step {reached['step']} ({report['speedup']:.1f}x sooner, "
-            f"{report['evaluation_ratio']:.1f}x fewer evaluations)" if reached
-            else f"did NOT reach it in {steps} steps (final loss {ours['final_loss']:.6g})")
-    print(f"{where} helpers.stylize (pyramid={pyramid}): {when}; per step {per_step['stylize']:.0f} ms against "
-          f"pastiche's {per_step['pastiche']:.0f} ms ({report['step_speedup']:.2f}x)", flush=True)
+    when = (
+        f"reached it in {reached['seconds']:.1f} s at step {reached['step']} ({report['speedup']:.1f}x sooner, "
+        f"{report['evaluation_ratio']:.1f}x fewer evaluations)"
+        if reached
+        else f"did NOT reach it in {steps} steps (final loss {ours['final_loss']:.6g})"
+    )
+    print(
+        f"{where} helpers.stylize (pyramid={pyramid}): {when}; per step {per_step['stylize']:.0f} ms against "
+        f"pastiche's {per_step['pastiche']:.0f} ms ({report['step_speedup']:.2f}x)",
+        flush=True,
+    )
     return report
 
 
@@ -185,11 +227,18 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     sizes = args.size or [128 if args.quick else 256]
     peer_steps = args.peer_steps or (200 if args.quick else 1000)
-    print(f"pastiche's objective on its Caffe VGG19; content {args.content.name}, style {args.style.name}; "
-          f"{torch.get_num_threads()} threads", flush=True)
+    print(
+        f"pastiche's objective on its Caffe VGG19; content {args.content.name}, style {args.style.name}; "
+        f"{torch.get_num_threads()} threads",
+        flush=True,
+    )
     runs = {str(size): compare(args.content, args.style, size, peer_steps, args.steps, args.pyramid) for size in sizes}
-    report = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-              "args": {key: str(value) for key, value in vars(args).items()}, "runs": runs}
+    report = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "args": {key: str(value) for key, value in vars(args).items()},
+        "runs": runs,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = args.out / f"peer_pastiche-{'quick' if args.quick else '-'.join(map(str, sizes))}-{stamp}.json"

@@ -14,8 +14,8 @@ Contenders (each given the same input, already in its own layout; the style embe
 - ``predictor_port`` / ``predictor_ort``: the style predictor at its fixed 256 x 256.
 
 Rounds are interleaved (every contender at every size once per round, the order rotated, a pause before
-each call) and medians reported, with PyTorch and onnxruntime on the same number of threads. With CUDA, 1024 px stylisations per second
-in fp32 and bf16 are added. Run ``python bench/realtime_speed.py`` (or ``--quick``).
+each call) and medians reported, with PyTorch and onnxruntime on the same number of threads. With CUDA,
+1024 px stylisations per second in fp32 and bf16 are added. Run ``python bench/realtime_speed.py`` (or ``--quick``).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def seed_network(extractor: helpers.VGGFeatures) -> nn.Sequential:
 
 
 def seed_features(network: nn.Sequential, extractor: helpers.VGGFeatures, image: Tensor) -> dict[str, Tensor]:
-    """The seed's feature walk: every module of ``features``; it stores conv outputs, which the ReLU rectifies in place."""
+    """The seed's feature walk over every module of ``features``: its conv outputs, rectified in place by the ReLUs."""
     stored = {helpers.TORCHVISION_INDEX[name] - 1: name for name in SeedObjective.layers}
     features, x = {}, extractor.preprocess(image)
     for index, module in enumerate(network):
@@ -135,8 +135,10 @@ def _synchronize(device: torch.device) -> None:
 
 
 class _MallInfo(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+    ]
 
 
 def _cpu_bytes_in_use() -> int:
@@ -187,14 +189,24 @@ class PeakMemory:
 
 def seed_options(extractor: helpers.VGGFeatures, content: Tensor) -> dict:
     """``helpers.stylize`` options that make its objective the seed's loss exactly."""
-    return {"content_layers": {SEED_CONTENT_LAYER: 1.0}, "style_layers": seed_style_layers(content),
-            "content_weight": SEED_CONTENT_WEIGHT, "style_weight": SEED_STYLE_WEIGHT, "tv_weight": 0.0, "units": "raw",
-            "init": "content", "optimizer": "lbfgs", "size": max(content.shape[-2:]), "progress": False,
-            "extractor": extractor}
+    return {
+        "content_layers": {SEED_CONTENT_LAYER: 1.0},
+        "style_layers": seed_style_layers(content),
+        "content_weight": SEED_CONTENT_WEIGHT,
+        "style_weight": SEED_STYLE_WEIGHT,
+        "tv_weight": 0.0,
+        "units": "raw",
+        "init": "content",
+        "optimizer": "lbfgs",
+        "size": max(content.shape[-2:]),
+        "progress": False,
+        "extractor": extractor,
+    }
 
 
-def run_engine(extractor, content, style, objective: SeedObjective, target_loss: float, steps: int, pyramid: int,
-               precision: str) -> dict:
+def run_engine(
+    extractor, content, style, objective: SeedObjective, target_loss: float, steps: int, pyramid: int, precision: str
+) -> dict:
     """``helpers.stylize`` set to the seed's objective, stopped when ``seed_loss`` of its image reaches the target."""
     full, reached, scoring = tuple(content.shape[-2:]), {}, [0.0]
     options = seed_options(extractor, content)
@@ -206,16 +218,18 @@ def run_engine(extractor, content, style, objective: SeedObjective, target_loss:
                 return True
             loss = objective(image)  # the shared scoring, not charged to stylize
             if loss <= target_loss:
-                reached.update(step=step, seconds=entered - began - scoring[0], loss=loss,
-                               engine_seconds=record["seconds"])
+                reached.update(
+                    step=step, seconds=entered - began - scoring[0], loss=loss, engine_seconds=record["seconds"]
+                )
                 return False
             return True
         finally:
             scoring[0] += time.perf_counter() - entered
 
     began = time.perf_counter()  # from the call: resizing, targets and every pyramid level count
-    result = helpers.stylize(content, style, **options, steps=steps, pyramid=pyramid, precision=precision,
-                             callback=check, callback_every=1)
+    result = helpers.stylize(
+        content, style, **options, steps=steps, pyramid=pyramid, precision=precision, callback=check, callback_every=1
+    )
     return {"result": result, "reached": reached, "final_loss": objective(result.image)}
 
 
@@ -267,12 +281,21 @@ def _ms(values: list[float]) -> float:
     return 1000 * statistics.median(values)
 
 
-def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyramid: int, precisions: list[str],
-            device: torch.device) -> dict:
+def compare(
+    content,
+    style,
+    extractor,
+    seed_steps: int,
+    engine_steps: int,
+    pyramid: int,
+    precisions: list[str],
+    device: torch.device,
+) -> dict:
     """Run both contenders at one size on one device and return the numbers."""
     where = f"[{device} {content.shape[-2]}x{content.shape[-1]}]"
     objective = SeedObjective(extractor, content, style)
     per_step = step_times(content, style, extractor, precisions)
+
     def progress(step: int, loss: float) -> None:
         if step % 250 == 0:
             print(f"{where} seed loop: step {step}/{seed_steps}, loss {loss:.6g}", file=sys.stderr, flush=True)
@@ -281,41 +304,63 @@ def compare(content, style, extractor, seed_steps: int, engine_steps: int, pyram
         seed = run_seed(extractor, content, style, seed_steps, on_step=progress)
     seed_loss_value = objective(seed["image"])
     report = {
-        "size": list(content.shape[-2:]), "device": str(device), "seed_steps": seed_steps,
-        "seed_final_loss": seed_loss_value, "seed_final_loss_clipped": objective(seed["image"].clamp(0, 1)),
-        "seed_seconds": seed["seconds"], "seed_ms_per_step_in_run": _ms(seed["step_times"]),
-        "seed_ms_per_step": per_step["seed"], "seed_frozen_ms_per_step": per_step["seed_frozen"],
-        "seed_peak_mib": memory.peak_mib, "engine": {},
+        "size": list(content.shape[-2:]),
+        "device": str(device),
+        "seed_steps": seed_steps,
+        "seed_final_loss": seed_loss_value,
+        "seed_final_loss_clipped": objective(seed["image"].clamp(0, 1)),
+        "seed_seconds": seed["seconds"],
+        "seed_ms_per_step_in_run": _ms(seed["step_times"]),
+        "seed_ms_per_step": per_step["seed"],
+        "seed_frozen_ms_per_step": per_step["seed_frozen"],
+        "seed_peak_mib": memory.peak_mib,
+        "engine": {},
     }
-    print(f"{where} seed loop: {seed_steps} Adam steps in {seed['seconds']:.1f} s, final seed loss "
-          f"{seed_loss_value:.6g} ({report['seed_final_loss_clipped']:.6g} clipped to [0, 1]), peak "
-          f"{_mib(memory.peak_mib)}; {per_step['seed']:.0f} ms/step ({per_step['seed_frozen']:.0f} with frozen "
-          f"weights); in the run {report['seed_ms_per_step_in_run']:.0f} ms/step", flush=True)
+    print(
+        f"{where} seed loop: {seed_steps} Adam steps in {seed['seconds']:.1f} s, final seed loss "
+        f"{seed_loss_value:.6g} ({report['seed_final_loss_clipped']:.6g} clipped to [0, 1]), peak "
+        f"{_mib(memory.peak_mib)}; {per_step['seed']:.0f} ms/step ({per_step['seed_frozen']:.0f} with frozen "
+        f"weights); in the run {report['seed_ms_per_step_in_run']:.0f} ms/step",
+        flush=True,
+    )
     for precision in precisions:
         with PeakMemory(device) as memory:
             ours = run_engine(extractor, content, style, objective, seed_loss_value, engine_steps, pyramid, precision)
         reached = ours["reached"]
         history = ours["result"].history
-        full_steps = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])
-                      if a["size"] == b["size"] == tuple(content.shape[-2:])]
-        numbers = {"reached": bool(reached), "seconds_to_seed_quality": reached.get("seconds"),
-                   "steps_to_seed_quality": reached.get("step"),
-                   "seconds_on_the_engine_clock": reached.get("engine_seconds"), "ms_per_step": per_step[precision],
-                   "ms_per_step_in_run": _ms(full_steps) if full_steps else None,
-                   "steps_per_size": _steps_per_size(history),
-                   "final_loss": ours["final_loss"], "peak_mib": memory.peak_mib, "pyramid": pyramid,
-                   "speedup": seed["seconds"] / reached["seconds"] if reached else None,
-                   "step_speedup": per_step["seed"] / per_step[precision],
-                   "step_speedup_vs_frozen_seed": per_step["seed_frozen"] / per_step[precision]}
+        full_steps = [
+            b["seconds"] - a["seconds"]
+            for a, b in zip(history, history[1:])
+            if a["size"] == b["size"] == tuple(content.shape[-2:])
+        ]
+        numbers = {
+            "reached": bool(reached),
+            "seconds_to_seed_quality": reached.get("seconds"),
+            "steps_to_seed_quality": reached.get("step"),
+            "seconds_on_the_engine_clock": reached.get("engine_seconds"),
+            "ms_per_step": per_step[precision],
+            "ms_per_step_in_run": _ms(full_steps) if full_steps else None,
+            "steps_per_size": _steps_per_size(history),
+            "final_loss": ours["final_loss"],
+            "peak_mib": memory.peak_mib,
+            "pyramid": pyramid,
+            "speedup": seed["seconds"] / reached["seconds"] if reached else None,
+            "step_speedup": per_step["seed"] / per_step[precision],
+            "step_speedup_vs_frozen_seed": per_step["seed_frozen"] / per_step[precision],
+        }
         report["engine"][precision] = numbers
-        when = (f"seed quality in {reached['seconds']:.2f} s (step {reached['step']}, "
-                f"{numbers['speedup']:.1f}x faster)" if reached
-                else f"did NOT reach seed quality in {engine_steps} steps (loss {ours['final_loss']:.6g})")
-        print(f"{where} helpers.stylize ({precision}, pyramid={pyramid}): {when}, peak {_mib(memory.peak_mib)}; "
-              f"{per_step[precision]:.0f} ms/step ({numbers['step_speedup']:.2f}x faster than the seed's step, "
-              f"{numbers['step_speedup_vs_frozen_seed']:.2f}x with its weights frozen); in the run "
-              f"{_ms_text(numbers['ms_per_step_in_run'])} at full size, steps per size {numbers['steps_per_size']}",
-              flush=True)
+        when = (
+            f"seed quality in {reached['seconds']:.2f} s (step {reached['step']}, {numbers['speedup']:.1f}x faster)"
+            if reached
+            else f"did NOT reach seed quality in {engine_steps} steps (loss {ours['final_loss']:.6g})"
+        )
+        print(
+            f"{where} helpers.stylize ({precision}, pyramid={pyramid}): {when}, peak {_mib(memory.peak_mib)}; "
+            f"{per_step[precision]:.0f} ms/step ({numbers['step_speedup']:.2f}x faster than the seed's step, "
+            f"{numbers['step_speedup_vs_frozen_seed']:.2f}x with its weights frozen); in the run "
+            f"{_ms_text(numbers['ms_per_step_in_run'])} at full size, steps per size {numbers['steps_per_size']}",
+            flush=True,
+        )
     return report
 
 
@@ -331,10 +376,16 @@ def _cpu_model() -> str | None:
 
 
 def machine() -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_model": _cpu_model(),
-            "python": platform.python_version(), "torch": torch.__version__, "helpers": helpers.__version__,
-            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "helpers": helpers.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
         info["cuda"] = torch.version.cuda
@@ -359,19 +410,35 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     size = args.size or (128 if args.quick else 256)
     seed_steps = args.seed_steps or (300 if args.quick else 2000)
-    print(f"objective: the seed's loss on VGG19 with {args.weights} weights; content {Path(args.content).name}, "
-          f"style {Path(args.style).name}", flush=True)
+    print(
+        f"objective: the seed's loss on VGG19 with {args.weights} weights; content {Path(args.content).name}, "
+        f"style {Path(args.style).name}",
+        flush=True,
+    )
     content_full, style_full = helpers.load_image(args.content), helpers.load_image(args.style)
     extractor = helpers.load_vgg19(args.weights).to(memory_format=torch.channels_last)  # as stylize caches it
-    cpu = compare(*seed_images(content_full, style_full, size), extractor, seed_steps, args.steps, args.pyramid,
-                  ["fp32"], torch.device("cpu"))
-    report = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-              "args": vars(args), "weights": args.weights, "cpu": cpu}
+    cpu = compare(
+        *seed_images(content_full, style_full, size),
+        extractor,
+        seed_steps,
+        args.steps,
+        args.pyramid,
+        ["fp32"],
+        torch.device("cpu"),
+    )
+    report = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "args": vars(args),
+        "weights": args.weights,
+        "cpu": cpu,
+    }
     if torch.cuda.is_available() and not args.no_gpu:
         gpu = torch.device("cuda")
         content, style = (image.to(gpu) for image in seed_images(content_full, style_full, 512))
-        report["gpu"] = compare(content, style, extractor.to(gpu), seed_steps, args.steps, args.pyramid,
-                                ["fp32", "bf16"], gpu)
+        report["gpu"] = compare(
+            content, style, extractor.to(gpu), seed_steps, args.steps, args.pyramid, ["fp32", "bf16"], gpu
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -49,8 +49,11 @@ def relative_error(answer, expected) -> float:
 def _factor_hint(ratio: float, factors: Mapping[str, float | tuple[float, str]]) -> str | None:
     candidates = {}  # the exercise's own factors first: they know the likely mistake best
     for label, value in factors.items():
-        value, what = value if isinstance(value, tuple) else (
-            value, f"a factor of {label} = {value:g}: a sum over {label} where a mean was meant, or the reverse?")
+        value, what = (
+            value
+            if isinstance(value, tuple)
+            else (value, f"a factor of {label} = {value:g}: a sum over {label} where a mean was meant, or the reverse?")
+        )
         candidates.setdefault(float(value), what)
         candidates.setdefault(1.0 / float(value), what)
     for value, what in _CLEAN_FACTORS.items():
@@ -93,8 +96,13 @@ def diagnose(answer, expected, factors: Mapping[str, float | tuple[float, str]] 
     return None
 
 
-def check_answer(answer, expected, name: str = "answer", rtol: float = 1e-4,
-                 factors: Mapping[str, float | tuple[float, str]] | None = None) -> float:
+def check_answer(
+    answer,
+    expected,
+    name: str = "answer",
+    rtol: float = 1e-4,
+    factors: Mapping[str, float | tuple[float, str]] | None = None,
+) -> float:
     """Print how far an exercise answer is from the reference and raise, with a hint, if it is too far.
 
     Args:
@@ -116,7 +124,8 @@ def check_answer(answer, expected, name: str = "answer", rtol: float = 1e-4,
         raise AssertionError(f"{name}: not yet right: {hint}")
     error = relative_error(a, e)
     if not error <= rtol:
-        raise AssertionError(f"{name}: relative error {error:.2e} is above {rtol:.0e}; not yet right"
-                             + (f": {hint}" if hint else ""))
+        raise AssertionError(
+            f"{name}: relative error {error:.2e} is above {rtol:.0e}; not yet right" + (f": {hint}" if hint else "")
+        )
     print(f"{name}: correct (relative error {error:.1e})")
     return error

@@ -24,8 +24,15 @@ from .pyramid import carry_over, plan_levels, resize_to, start_image
 from .runtime import autocast_dtype
 from .vgg import VGGFeatures, cached_vgg19, uses_channels_last
 
-__all__ = ["StyleResult", "StyleOptions", "stylize", "reconstruct", "live_preview", "DEFAULT_CONTENT_LAYERS",
-           "DEFAULT_STYLE_LAYERS"]
+__all__ = [
+    "StyleResult",
+    "StyleOptions",
+    "stylize",
+    "reconstruct",
+    "live_preview",
+    "DEFAULT_CONTENT_LAYERS",
+    "DEFAULT_STYLE_LAYERS",
+]
 
 _COARSE_SHARE = 0.1
 _OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
@@ -59,9 +66,15 @@ def smaller_size(size: int) -> int:
     return max(16, int(size / 2**0.5) // 16 * 16)
 
 
-def run(content: Tensor | None, styles: list[Tensor], blend: list[float], options: StyleOptions,
-        callback: Callable | None = None, extractor: VGGFeatures | None = None,
-        device: str | torch.device | None = None) -> StyleResult:
+def run(
+    content: Tensor | None,
+    styles: list[Tensor],
+    blend: list[float],
+    options: StyleOptions,
+    callback: Callable | None = None,
+    extractor: VGGFeatures | None = None,
+    device: str | torch.device | None = None,
+) -> StyleResult:
     """Optimise the pixels for ``options``: the engine behind ``stylize`` and ``reconstruct``.
 
     Args:
@@ -74,8 +87,14 @@ def run(content: Tensor | None, styles: list[Tensor], blend: list[float], option
     device = torch.device(device) if device is not None else (extractor.mean.device if extractor else reference.device)
     amp_dtype = autocast_dtype(options.precision, device)
     size = options.size or (512 if device.type == "cuda" else 256)
-    plan = plan_levels(content.to(device) if content is not None else None, [style.to(device) for style in styles],
-                       size, options.style_scale, options.pyramid, options.deepest_layer)
+    plan = plan_levels(
+        content.to(device) if content is not None else None,
+        [style.to(device) for style in styles],
+        size,
+        options.style_scale,
+        options.pyramid,
+        options.deepest_layer,
+    )
     net = extractor if extractor is not None else cached_vgg19(options.weights, options.pooling, device)
     first_content, first_styles = plan[0]
     shape = (first_content if first_content is not None else first_styles[0]).shape
@@ -99,8 +118,9 @@ def run(content: Tensor | None, styles: list[Tensor], blend: list[float], option
     return StyleResult(image.detach().float().contiguous().clamp(0, 1), recorder.history, stopped, options)
 
 
-def _optimize(recorder: Recorder, plan, net: VGGFeatures, blend: list[float], options: StyleOptions,
-              amp_dtype, image: Tensor) -> tuple[Tensor, str]:
+def _optimize(
+    recorder: Recorder, plan, net: VGGFeatures, blend: list[float], options: StyleOptions, amp_dtype, image: Tensor
+) -> tuple[Tensor, str]:
     """Run each pyramid level from the previous level's best image; return the last best image and why it stopped.
 
     With ``init="content"`` a finer level starts from its own content image plus the upsampled change that the
@@ -132,8 +152,9 @@ def _optimize(recorder: Recorder, plan, net: VGGFeatures, blend: list[float], op
     return image, stopped
 
 
-def _styles(style_image: Tensor | Sequence[Tensor], blend_weights: Sequence[float] | None
-            ) -> tuple[list[Tensor], list[float]]:
+def _styles(
+    style_image: Tensor | Sequence[Tensor], blend_weights: Sequence[float] | None
+) -> tuple[list[Tensor], list[float]]:
     """The style images, checked, and their blend shares summing to 1."""
     many = not isinstance(style_image, Tensor) or style_image.dim() == 4 and style_image.shape[0] > 1
     styles = list(style_image) if many else [style_image]
@@ -142,8 +163,10 @@ def _styles(style_image: Tensor | Sequence[Tensor], blend_weights: Sequence[floa
     styles = [as_image(s, f"style_image[{i}]" if len(styles) > 1 else "style_image") for i, s in enumerate(styles)]
     blend = [1.0] * len(styles) if blend_weights is None else [float(b) for b in blend_weights]
     if len(blend) != len(styles) or not all(b >= 0 for b in blend) or not sum(blend) > 0:
-        raise ValueError(f"style_blend_weights: give one non-negative weight per style image ({len(styles)}), "
-                         f"not all zero; got {blend_weights}")
+        raise ValueError(
+            f"style_blend_weights: give one non-negative weight per style image ({len(styles)}), "
+            f"not all zero; got {blend_weights}"
+        )
     return styles, [b / sum(blend) for b in blend]
 
 
@@ -216,11 +239,27 @@ def stylize(
     for name, layers in (("content_layers", content_layers), ("style_layers", style_layers)):
         if not isinstance(layers, str) and len(layers) == 0:
             raise ValueError(f"{name} is empty: stylize needs at least one layer for each term")
-    options = StyleOptions(content_layers=content_layers, style_layers=style_layers, content_weight=content_weight,
-                           style_weight=style_weight, tv_weight=tv_weight, units=units, init=init, optimizer=optimizer,
-                           steps=steps, lr=lr, size=size, style_scale=style_scale, seed=seed,
-                           callback_every=callback_every, pooling=pooling, weights=weights, precision=precision,
-                           pyramid=pyramid, progress=progress)
+    options = StyleOptions(
+        content_layers=content_layers,
+        style_layers=style_layers,
+        content_weight=content_weight,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        units=units,
+        init=init,
+        optimizer=optimizer,
+        steps=steps,
+        lr=lr,
+        size=size,
+        style_scale=style_scale,
+        seed=seed,
+        callback_every=callback_every,
+        pooling=pooling,
+        weights=weights,
+        precision=precision,
+        pyramid=pyramid,
+        progress=progress,
+    )
     return run(content_image, styles, blend, options, callback, extractor, device)
 
 

@@ -75,8 +75,9 @@ def check_image(image: Tensor, name: str = "image", *, single: bool = False, val
         raise ValueError(f"{name} contains NaN or infinite values")
     low, high = (float(v) for v in image.aminmax())
     if low < -1e-3 or high > 1 + 1e-3:
-        raise ValueError(f"{name} has values in [{low:.4g}, {high:.4g}]; images are in [0, 1] "
-                         f"(divide 8-bit values by 255)")
+        raise ValueError(
+            f"{name} has values in [{low:.4g}, {high:.4g}]; images are in [0, 1] (divide 8-bit values by 255)"
+        )
 
 
 def as_image(image: Tensor, name: str = "image") -> Tensor:
@@ -116,9 +117,7 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def load_image(
-    source: str | Path | bytes | BinaryIO, max_size: int | None = None, name: str | None = None
-) -> Tensor:
+def load_image(source: str | Path | bytes | BinaryIO, max_size: int | None = None, name: str | None = None) -> Tensor:
     """Read an image file into the image contract.
 
     Args:
@@ -219,7 +218,9 @@ def show_image(image: Tensor, ax=None, title: str | None = None):
     return ax
 
 
-def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, ncols: int | None = None, size: float = 3.0):
+def show_images(
+    images: Sequence[Tensor], titles: Sequence[str] | None = None, ncols: int | None = None, size: float = 3.0
+):
     """Show several images in a grid and return the Matplotlib figure (never calls ``plt.show``).
 
     Args:

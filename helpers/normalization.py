@@ -19,8 +19,24 @@ from torch import Tensor
 __all__ = ["FILTER_MEANS_FILE", "filter_means", "normalized_state_dict", "stored_filter_means", "RELU_LAYERS"]
 
 FILTER_MEANS_FILE = Path(__file__).resolve().parent / "data" / "vgg19_caffe_filter_means.json"
-RELU_LAYERS = ("relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3", "relu3_4",
-               "relu4_1", "relu4_2", "relu4_3", "relu4_4", "relu5_1", "relu5_2", "relu5_3", "relu5_4")
+RELU_LAYERS = (
+    "relu1_1",
+    "relu1_2",
+    "relu2_1",
+    "relu2_2",
+    "relu3_1",
+    "relu3_2",
+    "relu3_3",
+    "relu3_4",
+    "relu4_1",
+    "relu4_2",
+    "relu4_3",
+    "relu4_4",
+    "relu5_1",
+    "relu5_2",
+    "relu5_3",
+    "relu5_4",
+)
 
 
 @torch.no_grad()

@@ -72,8 +72,10 @@ def gram_mse(features: Tensor, target_gram: Tensor) -> Tensor:
 def _target_scale(target: Tensor, name: str) -> float:
     scale = float(target.double().pow(2).mean())
     if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"the target at layer {name} has mean square {scale}; balanced units need a non-zero one "
-                         f"(is the image blank?); use units='raw'")
+        raise ValueError(
+            f"the target at layer {name} has mean square {scale}; balanced units need a non-zero one "
+            f"(is the image blank?); use units='raw'"
+        )
     return scale
 
 
@@ -101,9 +103,15 @@ class StyleObjective:
     Built in notebooks/04_style_transfer.ipynb.
     """
 
-    def __init__(self, extractor: VGGFeatures, content_image: Tensor | None, style_images: Sequence[Tensor],
-                 options: StyleOptions, blend_weights: Sequence[float] | None = None,
-                 autocast_dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        extractor: VGGFeatures,
+        content_image: Tensor | None,
+        style_images: Sequence[Tensor],
+        options: StyleOptions,
+        blend_weights: Sequence[float] | None = None,
+        autocast_dtype: torch.dtype | None = None,
+    ) -> None:
         self.extractor, self.autocast_dtype, self.units = extractor, autocast_dtype, options.units
         content_layers = dict(options.content_layers) if content_image is not None else {}
         style_layers = dict(options.style_layers) if style_images else {}
@@ -121,8 +129,10 @@ class StyleObjective:
             self.tv_scale = roughness if roughness > 0 else 1.0  # a flat reference image: plain units
         self.content_factors = self._factors(content_layers, self.content_targets)
         self.style_factors = self._factors(style_layers, self.style_targets)
-        self.layer_scales = {name: 1.0 if self.units == "raw" else 1.0 / _target_scale(target, name)
-                             for name, target in self.style_targets.items()}
+        self.layer_scales = {
+            name: 1.0 if self.units == "raw" else 1.0 / _target_scale(target, name)
+            for name, target in self.style_targets.items()
+        }
 
     def _factors(self, layers: Mapping[str, float], targets: Mapping[str, Tensor]) -> dict[str, float]:
         """What each layer's plain loss is multiplied by inside its term."""
@@ -163,6 +173,9 @@ class StyleObjective:
         content_weight, style_weight, tv_weight = self.weights
         tv = tv_loss(image.float()) / self.tv_scale if tv_weight else torch.zeros_like(content)
         total = content_weight * content + style_weight * style + tv_weight * tv
-        layers = (torch.stack([loss.detach() * self.layer_scales[name] for name, loss in zip(self.style_targets, per_layer)])
-                  if per_layer else content.new_zeros(0))
+        layers = (
+            torch.stack([loss.detach() * self.layer_scales[name] for name, loss in zip(self.style_targets, per_layer)])
+            if per_layer
+            else content.new_zeros(0)
+        )
         return total, {"content": content.detach(), "style": style.detach(), "tv": tv.detach(), "style_layers": layers}

@@ -80,8 +80,9 @@ class Problem:
         budget: the most steps this level may take.
     """
 
-    def __init__(self, recorder: Recorder, objective: StyleObjective, start: Tensor, channels_last: bool,
-                 budget: int) -> None:
+    def __init__(
+        self, recorder: Recorder, objective: StyleObjective, start: Tensor, channels_last: bool, budget: int
+    ) -> None:
         self.recorder, self.objective, self.channels_last = recorder, objective, channels_last
         self.stop_at = min(recorder.steps, recorder.step + budget)
         pixels = start.detach().float().clamp(0, 1)
@@ -127,7 +128,7 @@ class Problem:
         self.pixels.grad = None
         (total * self.scale).backward()
         loss = torch.tensor(value * self.scale)
-        self.memory = [*self.memory[-(_MEMORY - 1):], (shown, loss, self.pixels.grad.clone())]
+        self.memory = [*self.memory[-(_MEMORY - 1) :], (shown, loss, self.pixels.grad.clone())]
         return loss
 
     def _record(self, total: float, parts: dict[str, Tensor], image: Tensor) -> float:
@@ -140,14 +141,22 @@ class Problem:
             h, w = image.shape[-2:]
             raise NonFiniteLossError(
                 f"the loss became {total} at step {recorder.step} ({h}x{w} px; content {content:.4g}, "
-                f"style {style:.4g}, tv {tv:.4g}). {recorder.hint}")
+                f"style {style:.4g}, tv {tv:.4g}). {recorder.hint}"
+            )
         if self.scale is None:
             self.scale = 1.0 / total if total > 0 else 1.0
         if total < self.best_total:
             self.best_total, self.best_image = total, image.clone()
-        record = {"step": recorder.step, "seconds": recorder.seconds(), "content": content, "style": style, "tv": tv,
-                  "total": total, "style_layers": dict(zip(self.objective.style_targets, layers)),
-                  "size": tuple(image.shape[-2:])}
+        record = {
+            "step": recorder.step,
+            "seconds": recorder.seconds(),
+            "content": content,
+            "style": style,
+            "tv": tv,
+            "total": total,
+            "style_layers": dict(zip(self.objective.style_targets, layers)),
+            "size": tuple(image.shape[-2:]),
+        }
         recorder.add(record, image)
         return total
 
@@ -163,8 +172,15 @@ def run_lbfgs(problem: Problem, history_size: int = 20, first_step: float = 0.05
     Returns:
         "converged" when an iteration makes no progress, else "steps" (or the recorder's reason to stop).
     """
-    optimizer = torch.optim.LBFGS([problem.pixels], lr=1.0, max_iter=1, history_size=history_size,
-                                  tolerance_grad=0.0, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        [problem.pixels],
+        lr=1.0,
+        max_iter=1,
+        history_size=history_size,
+        tolerance_grad=0.0,
+        tolerance_change=1e-12,
+        line_search_fn="strong_wolfe",
+    )
     group = optimizer.param_groups[0]
     problem.closure()  # the gradient at the start sets the first step's length
     gradient = problem.pixels.grad.abs()

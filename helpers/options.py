@@ -17,12 +17,18 @@ INITS = ("content", "noise", "style", "fast")
 DEFAULT_CONTENT_LAYERS = MappingProxyType({"relu4_2": 1.0})
 DEFAULT_STYLE_LAYERS = MappingProxyType({name: 1.0 for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")})
 _DEFAULT_STEPS = {"lbfgs": 150, "adam": 300}
-_CHOICES = {"optimizer": ("lbfgs", "adam"), "pooling": ("max", "avg"), "precision": ("auto", "fp32", "bf16"),
-            "weights": ("caffe", "caffe-normalized", "torchvision"), "units": UNITS}
+_CHOICES = {
+    "optimizer": ("lbfgs", "adam"),
+    "pooling": ("max", "avg"),
+    "precision": ("auto", "fp32", "bf16"),
+    "weights": ("caffe", "caffe-normalized", "torchvision"),
+    "units": UNITS,
+}
 
 
-def layer_weights(spec: str | Sequence[str] | Mapping[str, float], what: str, allow_empty: bool = False
-                  ) -> dict[str, float]:
+def layer_weights(
+    spec: str | Sequence[str] | Mapping[str, float], what: str, allow_empty: bool = False
+) -> dict[str, float]:
     """Layer name -> weight from a name (weight 1), a list (equal weights) or a mapping, checked.
 
     Args:
@@ -142,5 +148,7 @@ class StyleOptions:
             cause = f"a learning rate too high for Adam (lr={self.lr:g}), or loss weights too large"
         else:
             cause = "loss weights so large that the loss overflows float32"
-        return (f"Likely cause: {cause} (content_weight={self.content_weight:g}, style_weight={self.style_weight:g}, "
-                f"tv_weight={self.tv_weight:g}, units={self.units!r}, precision={self.precision!r}).")
+        return (
+            f"Likely cause: {cause} (content_weight={self.content_weight:g}, style_weight={self.style_weight:g}, "
+            f"tv_weight={self.tv_weight:g}, units={self.units!r}, precision={self.precision!r})."
+        )

@@ -25,8 +25,9 @@ def level_sizes(size: int, levels: int, shortest_ratio: float, need: int) -> lis
     return [s for s in sizes[:-1] if s * shortest_ratio >= 2 * need] + [size]
 
 
-def plan_levels(content: Tensor | None, styles: list[Tensor], size: int, style_scale: float, levels: int,
-                deepest: str) -> list[Level]:
+def plan_levels(
+    content: Tensor | None, styles: list[Tensor], size: int, style_scale: float, levels: int, deepest: str
+) -> list[Level]:
     """Content and style images for each pyramid level, coarse to fine, checked against the deepest layer.
 
     Args:
@@ -58,7 +59,9 @@ def plan_levels(content: Tensor | None, styles: list[Tensor], size: int, style_s
     return plan
 
 
-def carry_over(image: Tensor, shape, coarse_content: Tensor | None = None, fine_content: Tensor | None = None) -> Tensor:
+def carry_over(
+    image: Tensor, shape, coarse_content: Tensor | None = None, fine_content: Tensor | None = None
+) -> Tensor:
     """A coarser result at a finer size, in [0, 1], to start the finer optimisation from.
 
     Given both contents, the photo at the finer size plus the upsampled change the coarse run made, so the

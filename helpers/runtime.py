@@ -9,8 +9,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["choose_device", "seed_everything", "fast_mode", "data_dir", "autocast_dtype", "bf16_native", "DEVICE_ENV",
-           "FAST_ENV", "DATA_ENV"]
+__all__ = [
+    "choose_device",
+    "seed_everything",
+    "fast_mode",
+    "data_dir",
+    "autocast_dtype",
+    "bf16_native",
+    "DEVICE_ENV",
+    "FAST_ENV",
+    "DATA_ENV",
+]
 
 DEVICE_ENV = "NST_DEVICE"
 FAST_ENV = "NST_FAST"

@@ -43,8 +43,13 @@ class TermScales:
 
 
 @torch.no_grad()
-def term_scales(extractor, content_image: Tensor, style_image: Tensor, content_layer: str = "relu4_2",
-                style_layers: Sequence[str] = tuple(ARTICLE_WEIGHTS)) -> TermScales:
+def term_scales(
+    extractor,
+    content_image: Tensor,
+    style_image: Tensor,
+    content_layer: str = "relu4_2",
+    style_layers: Sequence[str] = tuple(ARTICLE_WEIGHTS),
+) -> TermScales:
     """Measure the target scales of one photo and one painting through ``extractor``.
 
     Args:
@@ -59,33 +64,44 @@ def term_scales(extractor, content_image: Tensor, style_image: Tensor, content_l
     painting = extractor(style_image, list(style_layers))
     target = photo[content_layer].double()
     return TermScales(
-        content=float(target.pow(2).mean()), content_numbers=int(target[0].numel()),
+        content=float(target.pow(2).mean()),
+        content_numbers=int(target[0].numel()),
         style={n: float(gram_matrix(painting[n].double()).pow(2).mean()) for n in style_layers},
         channels={n: int(photo[n].shape[1]) for n in style_layers},
         positions={n: int(photo[n].shape[2] * photo[n].shape[3]) for n in style_layers},
     )
 
 
-def _coefficients(scales: TermScales, convention: str, content_weight: float, style_weight: float,
-                  layer_weights: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+def _coefficients(
+    scales: TermScales, convention: str, content_weight: float, style_weight: float, layer_weights: Mapping[str, float]
+) -> tuple[float, dict[str, float]]:
     """The factor in front of balanced content and of each balanced style layer, in ``convention``."""
     if convention == "paper":  # α ½Σ(F-P)² + β Σ w_l E_l, E_l = Σ(G-A)² / (4 N² M²) with raw sums
-        return (content_weight * scales.content_numbers * scales.content / 2,
-                {n: style_weight * w * scales.style[n] / 4 for n, w in layer_weights.items()})
+        return (
+            content_weight * scales.content_numbers * scales.content / 2,
+            {n: style_weight * w * scales.style[n] / 4 for n, w in layer_weights.items()},
+        )
     if convention == "article":  # cw mean((F-P)²) + sw Σ w_l mean((G_raw - A_raw)²) / (N M)
-        return (content_weight * scales.content,
-                {n: style_weight * w * scales.positions[n] / scales.channels[n] * scales.style[n]
-                 for n, w in layer_weights.items()})
+        return (
+            content_weight * scales.content,
+            {
+                n: style_weight * w * scales.positions[n] / scales.channels[n] * scales.style[n]
+                for n, w in layer_weights.items()
+            },
+        )
     if convention == "raw":  # cw mean((F-P)²) + sw Σ w_l mean((G-A)²), this project's units="raw"
-        return content_weight * scales.content, {n: style_weight * w * scales.style[n] for n, w in layer_weights.items()}
+        return content_weight * scales.content, {
+            n: style_weight * w * scales.style[n] for n, w in layer_weights.items()
+        }
     if convention == "balanced":
         total = sum(layer_weights.values())
         return content_weight, {n: style_weight * w / total for n, w in layer_weights.items()}
     raise ValueError(f"convention must be one of {', '.join(map(repr, CONVENTIONS))}, got {convention!r}")
 
 
-def to_balanced(scales: TermScales, convention: str, content_weight: float, style_weight: float,
-                layer_weights: Mapping[str, float]) -> dict:
+def to_balanced(
+    scales: TermScales, convention: str, content_weight: float, style_weight: float, layer_weights: Mapping[str, float]
+) -> dict:
     """The same objective's weights in balanced units (up to one overall factor, which moves no minimum).
 
     Args:
@@ -100,12 +116,20 @@ def to_balanced(scales: TermScales, convention: str, content_weight: float, styl
     """
     content, layers = _coefficients(scales, convention, content_weight, style_weight, layer_weights)
     style = sum(layers.values())
-    return {"content_weight": content / style, "style_weight": 1.0,
-            "style_layers": {n: c / style for n, c in layers.items()}, "ratio": content / style}
+    return {
+        "content_weight": content / style,
+        "style_weight": 1.0,
+        "style_layers": {n: c / style for n, c in layers.items()},
+        "ratio": content / style,
+    }
 
 
-def conversion_rows(scales: TermScales, paper: Sequence[float] = (1e-3, 1e-4), article: tuple[float, float] = (1.0, 1e6),
-                    balanced: Sequence[float] = (1.0, 0.1)) -> list[list]:
+def conversion_rows(
+    scales: TermScales,
+    paper: Sequence[float] = (1e-3, 1e-4),
+    article: tuple[float, float] = (1.0, 1e6),
+    balanced: Sequence[float] = (1.0, 0.1),
+) -> list[list]:
     """One table: the paper's α/β, the source article's weights and balanced units, each in balanced units.
 
     Returns:
@@ -113,12 +137,19 @@ def conversion_rows(scales: TermScales, paper: Sequence[float] = (1e-3, 1e-4), a
     """
     settings = [(f"paper, α/β = {r:g}, w_l = 1/5", "paper", r, 1.0, _PAPER_WEIGHTS, r) for r in paper]
     cw, sw = article
-    settings.append((f"source article, α = {cw:g}, β = {sw:g}, w = 1/0.75/0.2/0.2/0.2", "article", cw, sw,
-                     ARTICLE_WEIGHTS, cw / sw))
+    settings.append(
+        (f"source article, α = {cw:g}, β = {sw:g}, w = 1/0.75/0.2/0.2/0.2", "article", cw, sw, ARTICLE_WEIGHTS, cw / sw)
+    )
     settings += [(f"balanced units, α/β = {r:g}, equal w_l", "balanced", r, 1.0, _PAPER_WEIGHTS, r) for r in balanced]
     rows = []
     for label, convention, alpha, beta, weights, written in settings:
         converted = to_balanced(scales, convention, alpha, beta, weights)
-        rows.append([label, f"{written:.3g}", f"{converted['ratio']:.3g}",
-                     *(f"{share:.3f}" for share in converted["style_layers"].values())])
+        rows.append(
+            [
+                label,
+                f"{written:.3g}",
+                f"{converted['ratio']:.3g}",
+                *(f"{share:.3f}" for share in converted["style_layers"].values()),
+            ]
+        )
     return rows

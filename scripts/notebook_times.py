@@ -40,8 +40,13 @@ def execute(path: Path, fast: bool) -> dict[str, float]:
     """Run one notebook in a fresh kernel; return seconds per time tag, and "notebook" for the whole run."""
     notebook = nbformat.read(path, as_version=4)
     env = dict(os.environ, NST_FAST="1" if fast else "0", MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
-    client = NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=True,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        notebook,
+        timeout=3600,
+        kernel_name="python3",
+        record_timing=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     os.environ.update(env)
     began = time.perf_counter()
     client.execute()
@@ -82,16 +87,17 @@ def rewrite(store: dict, check: bool = False) -> list[str]:
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         changed = False
+
+        def fill(match: re.Match, path: Path = path) -> str:
+            seconds = lookup(store, path.stem, match["key"])
+            if seconds is None:
+                missing.append(f"{path.name}: {match['key']}")
+                return match[0]
+            return f"<!--time:{match['key']}-->{say(seconds)}<!--/time-->"
+
         for cell in notebook.cells:
             if cell.cell_type != "markdown":
                 continue
-
-            def fill(match: re.Match) -> str:
-                seconds = lookup(store, path.stem, match["key"])
-                if seconds is None:
-                    missing.append(f"{path.name}: {match['key']}")
-                    return match[0]
-                return f"<!--time:{match['key']}-->{say(seconds)}<!--/time-->"
 
             source = MARKER.sub(fill, cell.source)
             changed |= source != cell.source
@@ -113,14 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         mode = "fast" if args.fast else "full"
-        paths = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-                 if not args.only or any(p.name.startswith(prefix) for prefix in args.only)]
+        paths = [
+            p
+            for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+            if not args.only or any(p.name.startswith(prefix) for prefix in args.only)
+        ]
         for path in paths:
             times = execute(path, args.fast)
             store.setdefault(mode, {})[path.stem] = times
             print(f"{path.name}: {times['notebook']:.0f} s ({mode} mode)", flush=True)
-        store.setdefault("machine", {})[mode] = {"threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-                                                 "date": datetime.date.today().isoformat()}
+        store.setdefault("machine", {})[mode] = {
+            "threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "date": datetime.date.today().isoformat(),
+        }
         STORE.parent.mkdir(parents=True, exist_ok=True)
         STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
     missing = rewrite(store, check=args.check)

@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     table = measure()
     if args.check:
         stored = json.loads(FILTER_MEANS_FILE.read_text())
-        worst = max(abs(a - b) / max(abs(b), 1e-12) for name in table["means"]
-                    for a, b in zip(table["means"][name], stored["means"][name]))
+        worst = max(
+            abs(a - b) / max(abs(b), 1e-12)
+            for name in table["means"]
+            for a, b in zip(table["means"][name], stored["means"][name])
+        )
         print(f"largest relative difference from {FILTER_MEANS_FILE.name}: {worst:.2e}")
         return 0 if worst < 1e-4 and table["images"] == stored["images"] else 1
     FILTER_MEANS_FILE.parent.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,18 @@ def test_shapes_match_the_extractor(caffe_vgg, size):
 
 @pytest.mark.parametrize(
     "layer, expected",
-    [("conv1_1", 3), ("relu1_2", 5), ("pool1", 6), ("relu2_1", 10), ("relu3_1", 24),
-     ("relu4_1", 68), ("relu4_2", 84), ("relu5_1", 156), ("conv5_4", 252), ("pool5", 268)],
+    [
+        ("conv1_1", 3),
+        ("relu1_2", 5),
+        ("pool1", 6),
+        ("relu2_1", 10),
+        ("relu3_1", 24),
+        ("relu4_1", 68),
+        ("relu4_2", 84),
+        ("relu5_1", 156),
+        ("conv5_4", 252),
+        ("pool5", 268),
+    ],
 )
 def test_receptive_field_known_values(layer, expected):
     assert analysis.receptive_field(layer) == expected

@@ -26,12 +26,20 @@ def test_seed_images_share_one_shape(pair):
 
 
 def test_seed_loss_matches_a_hand_computation(generator):
-    shapes = {"relu1_1": (4, 6, 5), "relu2_1": (6, 3, 3), "relu3_1": (5, 2, 2), "relu4_1": (3, 2, 1),
-              "relu5_1": (2, 1, 1), "relu4_2": (3, 2, 1)}
+    shapes = {
+        "relu1_1": (4, 6, 5),
+        "relu2_1": (6, 3, 3),
+        "relu3_1": (5, 2, 2),
+        "relu4_1": (3, 2, 1),
+        "relu5_1": (2, 1, 1),
+        "relu4_2": (3, 2, 1),
+    }
     features = {name: torch.rand(1, *shape, generator=generator, dtype=torch.float64) for name, shape in shapes.items()}
     content_target = torch.rand(1, 3, 2, 1, generator=generator, dtype=torch.float64)
-    style_grams = {name: torch.rand(shapes[name][0], shapes[name][0], generator=generator, dtype=torch.float64)
-                   for name in bench.SEED_STYLE_WEIGHTS}
+    style_grams = {
+        name: torch.rand(shapes[name][0], shapes[name][0], generator=generator, dtype=torch.float64)
+        for name in bench.SEED_STYLE_WEIGHTS
+    }
     expected = ((features["relu4_2"] - content_target) ** 2).sum() / 6
     for name, weight in zip(bench.SEED_STYLE_WEIGHTS, [1, 0.75, 0.2, 0.2, 0.2]):
         d, h, w = shapes[name]
@@ -55,8 +63,13 @@ def test_the_seeds_conv_features_are_relu_outputs(caffe_vgg, pair):
 def test_stylize_objective_with_seed_weights_equals_the_seed_loss(caffe_vgg, pair, generator):
     content, style = pair
     image = torch.rand(1, 3, 43, 64, generator=generator)
-    options = StyleOptions(content_layers={"relu4_2": 1.0}, style_layers=bench.seed_style_layers(content),
-                           content_weight=1.0, style_weight=1e6, units="raw")
+    options = StyleOptions(
+        content_layers={"relu4_2": 1.0},
+        style_layers=bench.seed_style_layers(content),
+        content_weight=1.0,
+        style_weight=1e6,
+        units="raw",
+    )
     objective = StyleObjective(caffe_vgg, content, [style], options)
     with torch.no_grad():
         total, _ = objective(image)
@@ -72,8 +85,22 @@ def test_seed_loop_lowers_the_seed_loss(caffe_vgg, pair):
 
 
 def test_quick_benchmark_end_to_end(tmp_path, capsys):
-    report = bench.main(["--quick", "--size", "64", "--seed-steps", "4", "--steps", "40", "--threads", "1",
-                         "--no-gpu", "--out", str(tmp_path)])
+    report = bench.main(
+        [
+            "--quick",
+            "--size",
+            "64",
+            "--seed-steps",
+            "4",
+            "--steps",
+            "40",
+            "--threads",
+            "1",
+            "--no-gpu",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"time-to-seed-quality speedup: \d+\.\dx", lines[-1])
     saved = json.loads(next(tmp_path.glob("time_to_quality-quick-*.json")).read_text())

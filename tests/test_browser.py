@@ -61,7 +61,8 @@ READ_PREVIEW = """async () => {
 
 CELLS_STATE = """() => {
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-    const errors = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+    const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+    const errors = [...document.querySelectorAll(stderr)]
         .map(e => e.textContent).filter(t => /Error|Traceback/.test(t));
     return {prompts, errors};
 }"""

@@ -84,8 +84,9 @@ def test_balanced_units_do_not_depend_on_the_scale_of_the_features(content, styl
 
 def test_result_image_has_the_lowest_recorded_loss(run, content, style):
     result = run(steps=6, content_weight=2.0, style_weight=0.5, tv_weight=0.1)
-    objective = StyleObjective(helpers.cached_vgg19(), helpers.resize_image(content, 48), [helpers.resize_image(style, 48)],
-                               result.options)
+    objective = StyleObjective(
+        helpers.cached_vgg19(), helpers.resize_image(content, 48), [helpers.resize_image(style, 48)], result.options
+    )
     with torch.no_grad():
         total, _ = objective(result.image)
     assert float(total) == pytest.approx(min(r["total"] for r in result.history), rel=1e-4)
@@ -192,16 +193,27 @@ def test_images_without_a_batch_in_uint8_or_float64_work_like_the_contract(run, 
 
 @pytest.mark.parametrize(
     "change, message",
-    [({"content_image": torch.rand(2, 3, 40, 40)}, r"content_image must be one image of shape \(1, 3, H, W\)"),
-     ({"content_image": torch.rand(1, 3, 40, 40) * 255}, r"content_image has values in \[.*\]; images are in \[0, 1\]"),
-     ({"content_image": torch.full((1, 3, 40, 40), float("nan"))}, "content_image contains NaN"),
-     ({"style_image": torch.rand(1, 4, 40, 40)}, "style_image must be one image"),
-     ({"style_image": []}, "style_image is empty"),
-     ({"style_layers": []}, "style_layers is empty"), ({"content_layers": {}}, "content_layers is empty"),
-     ({"style_layers": {"relu1_1": -1.0}}, "non-negative"), ({"lr": -0.1}, "lr must be"),
-     ({"style_weight": float("nan")}, "style_weight must be"), ({"style_layers": ["relu9_9"]}, "unknown VGG19 layer"),
-     ({"optimizer": "sgd"}, "optimizer"), ({"init": "paint"}, "init"), ({"precision": "fp16"}, "precision"),
-     ({"steps": 0}, "at least 1"), ({"style_blend_weights": [1.0, 2.0]}, "style_blend_weights")],
+    [
+        ({"content_image": torch.rand(2, 3, 40, 40)}, r"content_image must be one image of shape \(1, 3, H, W\)"),
+        (
+            {"content_image": torch.rand(1, 3, 40, 40) * 255},
+            r"content_image has values in \[.*\]; images are in \[0, 1\]",
+        ),
+        ({"content_image": torch.full((1, 3, 40, 40), float("nan"))}, "content_image contains NaN"),
+        ({"style_image": torch.rand(1, 4, 40, 40)}, "style_image must be one image"),
+        ({"style_image": []}, "style_image is empty"),
+        ({"style_layers": []}, "style_layers is empty"),
+        ({"content_layers": {}}, "content_layers is empty"),
+        ({"style_layers": {"relu1_1": -1.0}}, "non-negative"),
+        ({"lr": -0.1}, "lr must be"),
+        ({"style_weight": float("nan")}, "style_weight must be"),
+        ({"style_layers": ["relu9_9"]}, "unknown VGG19 layer"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"init": "paint"}, "init"),
+        ({"precision": "fp16"}, "precision"),
+        ({"steps": 0}, "at least 1"),
+        ({"style_blend_weights": [1.0, 2.0]}, "style_blend_weights"),
+    ],
 )
 def test_bad_input_is_refused_with_the_argument_named(content, style, change, message):
     arguments = {"content_image": content, "style_image": style, **FAST, **change}
@@ -287,9 +299,13 @@ def test_live_preview_shows_then_updates_one_image(run, monkeypatch):
 
 
 def test_bf16_autocast_keeps_grams_and_losses_in_float32(run, content, style):
-    objective = StyleObjective(helpers.cached_vgg19(), helpers.resize_image(content, 48),
-                               [helpers.resize_image(style, 48)], StyleOptions(**{**FAST, "progress": True}),
-                               autocast_dtype=torch.bfloat16)
+    objective = StyleObjective(
+        helpers.cached_vgg19(),
+        helpers.resize_image(content, 48),
+        [helpers.resize_image(style, 48)],
+        StyleOptions(**{**FAST, "progress": True}),
+        autocast_dtype=torch.bfloat16,
+    )
     assert all(gram.dtype == torch.float32 for gram in objective.style_targets.values())
     with torch.no_grad():
         total, parts = objective(helpers.resize_image(content, 48))

@@ -48,13 +48,28 @@ def test_image_grid_rejects_mismatched_labels(generator):
 
 
 def _history():
-    return [{"step": s, "seconds": 0.5 * s, "total": 10.0 / s, "content": 1.0 / s, "style": 9.0 / s,
-             "style_layers": {"relu1_1": 2.0 / s, "relu2_1": 4.0 / s}} for s in range(1, 5)]
+    return [
+        {
+            "step": s,
+            "seconds": 0.5 * s,
+            "total": 10.0 / s,
+            "content": 1.0 / s,
+            "style": 9.0 / s,
+            "style_layers": {"relu1_1": 2.0 / s, "relu2_1": 4.0 / s},
+        }
+        for s in range(1, 5)
+    ]
 
 
 def test_plot_history_draws_each_key_and_weighted_layers():
-    ax = figures.plot_history(_history(), keys=("total", "content"), per_layer=True,
-                              weights={"relu1_1": 0.5, "relu2_1": 0.25}, x="seconds", label="run")
+    ax = figures.plot_history(
+        _history(),
+        keys=("total", "content"),
+        per_layer=True,
+        weights={"relu1_1": 0.5, "relu2_1": 0.25},
+        x="seconds",
+        label="run",
+    )
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"run: total", "run: content", "run: relu1_1", "run: relu2_1"}
     np.testing.assert_allclose(lines["run: relu2_1"].get_ydata(), [1.0, 0.5, 1 / 3, 0.25])

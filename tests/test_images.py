@@ -144,7 +144,9 @@ def test_show_images_grid_returns_figure():
     import matplotlib
 
     matplotlib.use("Agg")
-    fig = helpers.show_images([torch.rand(1, 3, 8, 8), torch.rand(3, 4, 6), torch.rand(1, 3, 5, 5)], titles=["a", "b", "c"], ncols=2)
+    fig = helpers.show_images(
+        [torch.rand(1, 3, 8, 8), torch.rand(3, 4, 6), torch.rand(1, 3, 5, 5)], titles=["a", "b", "c"], ncols=2
+    )
     axes = fig.get_axes()
     assert len(axes) == 4 and [ax.get_title() for ax in axes[:3]] == ["a", "b", "c"]
     assert axes[1].get_images()[0].get_array().shape == (4, 6, 3)

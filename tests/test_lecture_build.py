@@ -10,12 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import lecture
 import lecture_assets
 import lecture_decks
 import lecture_exec
 import lecture_handout
-
-import lecture
 
 
 @pytest.fixture
@@ -90,8 +89,14 @@ def test_handout_has_the_tables_and_formulas(tmp_path):
     path = lecture_handout.render(tmp_path / "handout.html", "mathjax/MathJax.js", "fast")
     html = path.read_text()
     assert html.count("<table>") >= 4
-    for text in ("E_l = \\frac{1}{4 N_l^2 M_l^2}", "relu4_2", "1.02e9", "256 × 256", "helpers.units.conversion_rows",
-                 "source article, α = 1"):
+    for text in (
+        "E_l = \\frac{1}{4 N_l^2 M_l^2}",
+        "relu4_2",
+        "1.02e9",
+        "256 × 256",
+        "helpers.units.conversion_rows",
+        "source article, α = 1",
+    ):
         assert text in html, text
     assert "https://" not in html.split("<body>", 1)[0]
 

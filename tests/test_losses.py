@@ -52,7 +52,10 @@ def test_layer_style_loss_is_four_times_gatys_E_l(generator):
 
 
 def test_style_loss_weights_and_zero_on_identical(generator):
-    feats = {"relu1_1": torch.randn(1, 3, 4, 4, generator=generator), "relu2_1": torch.randn(1, 5, 2, 2, generator=generator)}
+    feats = {
+        "relu1_1": torch.randn(1, 3, 4, 4, generator=generator),
+        "relu2_1": torch.randn(1, 5, 2, 2, generator=generator),
+    }
     other = {k: torch.randn_like(v) for k, v in feats.items()}
     grams = {k: helpers.gram_matrix(v) for k, v in feats.items()}
     assert helpers.style_loss(feats, grams).item() == 0
@@ -85,8 +88,10 @@ def test_balanced_weights_hand_example():
 
 
 def test_balanced_weights_start_every_layer_near_one_over_n(generator):
-    grams = {name: helpers.gram_matrix(torch.rand(1, c, 6, 6, generator=generator) * scale)
-             for name, c, scale in [("shallow", 4, 1.0), ("middle", 8, 30.0), ("deep", 16, 1e3)]}
+    grams = {
+        name: helpers.gram_matrix(torch.rand(1, c, 6, 6, generator=generator) * scale)
+        for name, c, scale in [("shallow", 4, 1.0), ("middle", 8, 30.0), ("deep", 16, 1e3)]
+    }
     zeros = {name: torch.zeros(1, gram.shape[1], 6, 6) for name, gram in grams.items()}
     weights = helpers.balanced_weights(grams)
     terms = [weights[name] * helpers.layer_style_loss(zeros[name], gram).item() for name, gram in grams.items()]

@@ -14,7 +14,9 @@ def images(data_dir):
 
 def test_folded_network_gives_raw_features_divided_by_each_filters_mean(caffe_vgg, images):
     means = normalization.filter_means(caffe_vgg, images)
-    folded = helpers.VGGFeatures(normalization.normalized_state_dict(normalization._caffe_state(), means), "caffe-normalized")
+    folded = helpers.VGGFeatures(
+        normalization.normalized_state_dict(normalization._caffe_state(), means), "caffe-normalized"
+    )
     image = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(0))
     layers = ["relu1_1", "relu2_1", "relu3_3", "relu5_1", "relu5_4"]
     with torch.no_grad():
@@ -27,7 +29,9 @@ def test_folded_network_gives_raw_features_divided_by_each_filters_mean(caffe_vg
 
 def test_every_filter_averages_one_over_the_images_it_was_measured_on(caffe_vgg, images):
     means = normalization.filter_means(caffe_vgg, images)
-    folded = helpers.VGGFeatures(normalization.normalized_state_dict(normalization._caffe_state(), means), "caffe-normalized")
+    folded = helpers.VGGFeatures(
+        normalization.normalized_state_dict(normalization._caffe_state(), means), "caffe-normalized"
+    )
     again = normalization.filter_means(folded, images)
     for name in normalization.RELU_LAYERS:
         fired = means[name] > 0
@@ -40,7 +44,13 @@ def test_stored_table_covers_every_filter_of_the_bundled_images(data_dir):
     bundled = sorted(p.name for p in data_dir.iterdir() if p.suffix in (".png", ".jpg"))
     assert stored["images"] == bundled and stored["sizes"] == [256, 512]
     means = normalization.stored_filter_means()
-    assert [len(means[name]) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_4")] == [64, 128, 256, 512, 512]
+    assert [len(means[name]) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_4")] == [
+        64,
+        128,
+        256,
+        512,
+        512,
+    ]
     assert all(bool((values > 0).all()) for values in means.values())
 
 

@@ -18,8 +18,12 @@ class Quadratic:
     def __call__(self, image):
         self.calls.append(image.detach().clone())
         value = ((image - self.target) ** 2).mean()
-        parts = {"content": value.detach(), "style": torch.zeros(()), "tv": torch.zeros(()),
-                 "style_layers": value.detach().view(1)}
+        parts = {
+            "content": value.detach(),
+            "style": torch.zeros(()),
+            "tv": torch.zeros(()),
+            "style_layers": value.detach().view(1),
+        }
         return value, parts
 
 
@@ -55,7 +59,7 @@ def test_pixels_stay_in_the_box_and_no_point_is_evaluated_twice(target):
     assert 0 <= problem.pixels.min() and problem.pixels.max() <= 1
     assert len(objective.calls) == len(problem.recorder.history) == problem.evaluations == 6
     for i, a in enumerate(objective.calls):
-        assert all(not torch.equal(a, b) for b in objective.calls[i + 1:])
+        assert all(not torch.equal(a, b) for b in objective.calls[i + 1 :])
 
 
 @pytest.mark.parametrize("memory", [1, 4])

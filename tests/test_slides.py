@@ -26,7 +26,7 @@ import lecture_handout
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = lecture_handout.CHROMIUM_FLAGS + ["--host-resolver-rules=MAP * ~NOTFOUND"]
 WIDTH, HEIGHT = 1280, 720
-MIN_SLIDES, MAX_SLIDES = 8, 80
+MIN_SLIDES, MAX_SLIDES = 8, 100  # 02, the longest lesson, makes about 80
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 SLIDES = """() => [...document.querySelectorAll('.reveal .slides section')].filter(s => !s.querySelector('section'))
@@ -35,7 +35,8 @@ SLIDES = """() => [...document.querySelectorAll('.reveal .slides section')].filt
 
 RAW_MATH = """() => {
     const found = [];
-    for (const cell of document.querySelectorAll('.jp-MarkdownCell, .jp-RenderedMarkdown, body > p, body li, body td')) {
+    const prose = '.jp-MarkdownCell, .jp-RenderedMarkdown, body > p, body li, body td';
+    for (const cell of document.querySelectorAll(prose)) {
         const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT, {acceptNode: n =>
             n.parentElement.closest('code, pre, script, style, .MathJax, .MathJax_Display, .MathJax_Preview')
                 ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});

@@ -522,8 +522,9 @@ def test_a_real_time_start_shows_the_networks_picture_before_the_optimisation(da
             return super().__call__(content_image, style_image, **kwargs)
 
     engine = Watching()
-    playground = _playground(data, engine, settings=Settings(content="cat.png", style="wave.png", size=64, steps=3,
-                                                             init="fast"))
+    playground = _playground(
+        data, engine, settings=Settings(content="cat.png", style="wave.png", size=64, steps=3, init="fast")
+    )
     before = playground.preview.value
     playground.run(wait=True)
     assert len(engine.calls) == 1 and engine.calls[0]["init"] == "fast"  # one stage: no quick preview

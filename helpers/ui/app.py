@@ -377,8 +377,11 @@ class Playground(Controls):
         began = self.clock()
         picture = fast_stylize(resize_image(content_image, size, upscale=True), style_image)
         self.preview.value = png_bytes(picture, PREVIEW_WIDTH, upscale=True)
-        self.say(f"the real-time network's picture ({1000 * (self.clock() - began):.0f} ms); "
-                 "the optimisation now refines it...", "info")
+        self.say(
+            f"the real-time network's picture ({1000 * (self.clock() - began):.0f} ms); "
+            "the optimisation now refines it...",
+            "info",
+        )
 
     def _on_step(self, step: int, image: Tensor, record: Mapping[str, Any], stage: str) -> None:
         run, now = self._progress, self.clock()

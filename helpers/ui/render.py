@@ -22,7 +22,7 @@ _LINE_COLORS = {"total": "#222222", "content": "#1f77b4", "style": "#d62728", "t
 
 
 def png_bytes(image: Tensor, max_size: int | None = None, upscale: bool = False) -> bytes:
-    """PNG file bytes of a (1, 3, H, W) image in [0, 1], scaled down (or with ``upscale`` also up) to ``max_size`` px."""
+    """PNG bytes of a (1, 3, H, W) image in [0, 1], scaled down (with ``upscale`` also up) to ``max_size`` px."""
     image = image.detach().float().cpu()
     if max_size is not None:
         image = resize_image(image, max_size, upscale=upscale)

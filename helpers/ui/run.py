@@ -128,7 +128,9 @@ def handover(quick_image: Tensor, content_image: Tensor, size: int, quick_size: 
     photo = resize_image(content_image, size, upscale=True).to(quick_image.device)
     if init != "content":
         return carry_over(quick_image, photo.shape)
-    return carry_over(quick_image, photo.shape, resize_image(content_image, quick_size, upscale=True).to(photo.device), photo)
+    return carry_over(
+        quick_image, photo.shape, resize_image(content_image, quick_size, upscale=True).to(photo.device), photo
+    )
 
 
 def run_stages(

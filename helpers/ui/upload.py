@@ -38,7 +38,8 @@ _SCRIPT = """(() => {
     let input = null;
     HTMLInputElement.prototype.click = function () { input = this; };
     passing = true;
-    try { row.querySelector('.__BUTTON__').click(); } finally { passing = false; HTMLInputElement.prototype.click = click; }
+    try { row.querySelector('.__BUTTON__').click(); }
+    finally { passing = false; HTMLInputElement.prototype.click = click; }
     if (!input) { say('the upload button did not answer; run the cell again'); return; }
     const files = new DataTransfer();
     files.items.add(file);
