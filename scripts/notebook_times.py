@@ -36,8 +36,11 @@ def _seconds(stamp: str) -> float:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def execute(path: Path, fast: bool) -> dict[str, float]:
-    """Run one notebook in a fresh kernel; return seconds per time tag, and "notebook" for the whole run."""
+def execute(path: Path, fast: bool, keep: Path | None = None) -> dict[str, float]:
+    """Run one notebook in a fresh kernel; return seconds per time tag, and "notebook" for the whole run.
+
+    With ``keep``, the executed notebook (outputs and per-cell timestamps) is also written there.
+    """
     notebook = nbformat.read(path, as_version=4)
     env = dict(os.environ, NST_FAST="1" if fast else "0", MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
     client = NotebookClient(
@@ -51,6 +54,9 @@ def execute(path: Path, fast: bool) -> dict[str, float]:
     began = time.perf_counter()
     client.execute()
     times = {"notebook": round(time.perf_counter() - began, 1)}
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, keep / path.name)
     for cell in notebook.cells:
         stamps = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type != "code" or "iopub.status.busy" not in stamps:
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="notebook number prefixes to run, e.g. 03 04")
     parser.add_argument("--rewrite", action="store_true", help="only rewrite the markers from the stored times")
     parser.add_argument("--check", action="store_true", help="only check that every marker has a measurement")
+    parser.add_argument("--keep", type=Path, help="also write the executed notebooks into this folder")
     args = parser.parse_args(argv)
     store = json.loads(STORE.read_text()) if STORE.exists() else {}
     if not (args.rewrite or args.check):
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.only or any(p.name.startswith(prefix) for prefix in args.only)
         ]
         for path in paths:
-            times = execute(path, args.fast)
+            times = execute(path, args.fast, args.keep)
             store.setdefault(mode, {})[path.stem] = times
             print(f"{path.name}: {times['notebook']:.0f} s ({mode} mode)", flush=True)
         store.setdefault("machine", {})[mode] = {
