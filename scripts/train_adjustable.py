@@ -27,19 +27,26 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+import torch
+from torch import Tensor, nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import helpers  # noqa: E402
-from helpers.realtime import adjustable, adjustable_train  # noqa: E402
-from helpers.realtime.layers import ConvLayer  # noqa: E402
+import helpers
+from helpers.realtime import adjustable, adjustable_train
+from helpers.realtime.layers import ConvLayer
 
 PHOTOS = ["chelsea.png", "astronaut.png", "coffee.png", "rocket.jpg"]
-PAINTINGS = ["starry_night.jpg", "shipwreck.jpg", "great_wave.jpg", "water_lilies.jpg", "brick.png", "grass.png",
-             "gravel.png"]
+PAINTINGS = [
+    "starry_night.jpg",
+    "shipwreck.jpg",
+    "great_wave.jpg",
+    "water_lilies.jpg",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+]
 HELD_OUT = {"photos": ["grace_hopper.jpg"], "paintings": ["the_scream.jpg", "woman_with_a_hat.jpg"]}
 SKIMAGE_PHOTOS = {
     "hubble_deep_field.jpg": "NASA (HubbleSite), public domain",
@@ -72,8 +79,15 @@ def load_data(args) -> tuple[list[Tensor], dict[str, Tensor], list[dict]]:
     if not args.no_extra_photos:
         files |= skimage_files(args.skimage_wheel)
     photos = [helpers.load_image(raw, max_size=512, name=name) for name, raw in files.items()]
-    sources += [{"file": name, "role": "photo", "sha256": sha256(raw),
-                 "source": SKIMAGE_PHOTOS.get(name, "data/ (see data/CREDITS.md)")} for name, raw in files.items()]
+    sources += [
+        {
+            "file": name,
+            "role": "photo",
+            "sha256": sha256(raw),
+            "source": SKIMAGE_PHOTOS.get(name, "data/ (see data/CREDITS.md)"),
+        }
+        for name, raw in files.items()
+    ]
     paintings = {}
     for name in PAINTINGS:
         raw = (data / name).read_bytes()
@@ -100,8 +114,13 @@ class NormOffsets(nn.Module):
         transformer = copy.deepcopy(helpers.realtime.load_transformer()).requires_grad_(train_transformer)
         self.layers = [m for m in transformer.modules() if isinstance(m, ConvLayer) and m.norm is not None]
         self.sizes = [m.norm.to_gamma.out_features for m in self.layers]
-        self.net = nn.Sequential(nn.Linear(100 + 6, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                 nn.Linear(hidden, 2 * sum(self.sizes)))
+        self.net = nn.Sequential(
+            nn.Linear(100 + 6, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * sum(self.sizes)),
+        )
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
         self.transformer = transformer if train_transformer else None
@@ -141,56 +160,82 @@ def optimizer_for(model: nn.Module, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(groups)
 
 
-def held_out_score(model: nn.Module, size: int) -> dict:
-    """Trial score on the held-out pairs: the mean of loss / (α + β) over 12 fixed settings, and the per-layer
-    direction (how many of the 5 layers' terms fall when their weight goes from 0.1 to 10)."""
-    data, vgg = helpers.data_dir(), helpers.cached_vgg19()
-    photo = helpers.resize_image(helpers.load_image(data / HELD_OUT["photos"][0]), size)
-    generator = torch.Generator().manual_seed(1234)
-    settings = [adjustable_train.sample_setting(generator) for _ in range(12)]
-    totals, falls = [], 0
-    with torch.no_grad():
-        for name in HELD_OUT["paintings"]:
-            painting = helpers.load_image(data / name)
-            style, embedding = helpers.resize_image(painting, size), helpers.realtime.style_embedding(painting)
-            for setting in settings:
-                objective = adjustable_train.setting_objective(vgg, photo, style, setting)
-                image = model(photo, embedding, setting.features())
-                totals.append(float(objective(image)[0]) / (setting.ratio + 1))
-            for i, layer in enumerate(adjustable.STYLE_LAYERS):
-                terms = []
-                for weight in (0.1, 10.0):
-                    setting = adjustable_train.Setting(0.1, {n: weight if n == layer else 1.0
-                                                             for n in adjustable.STYLE_LAYERS})
+class HeldOut:
+    """The held-out pairs at the training size with fixed settings, their objectives and ``fast_stylize``'s totals,
+    made once; calling it scores a model: the mean total relative to ``fast_stylize``'s (1 = no better), and how
+    many of the 10 (pair, layer) tests see a layer's term fall when its weight goes from 0.1 to 10."""
+
+    def __init__(self, size: int, count: int = 6) -> None:
+        data, vgg = helpers.data_dir(), helpers.cached_vgg19()
+        photo = helpers.resize_image(helpers.load_image(data / HELD_OUT["photos"][0]), size)
+        generator = torch.Generator().manual_seed(1234)
+        settings = [adjustable_train.sample_setting(generator) for _ in range(count)]
+        self.cases, self.layer_cases = [], []
+        transformer = helpers.realtime.load_transformer()
+        with torch.no_grad():
+            for name in HELD_OUT["paintings"]:
+                style = helpers.resize_image(helpers.load_image(data / name), size)
+                embedding = helpers.realtime.style_embedding(style)
+                reference = transformer(photo, embedding)
+                for setting in settings:
                     objective = adjustable_train.setting_objective(vgg, photo, style, setting)
-                    terms.append(float(objective(model(photo, embedding, setting.features()))[1]["style_layers"][i]))
+                    self.cases.append((photo, embedding, setting, objective, float(objective(reference)[0])))
+                for i, layer in enumerate(adjustable.STYLE_LAYERS):
+                    pair = [
+                        adjustable_train.Setting(0.1, {n: w if n == layer else 1.0 for n in adjustable.STYLE_LAYERS})
+                        for w in (0.1, 10.0)
+                    ]
+                    objectives = [adjustable_train.setting_objective(vgg, photo, style, s) for s in pair]
+                    self.layer_cases.append((photo, embedding, i, pair, objectives))
+
+    def __call__(self, model: nn.Module, layers: bool = True) -> dict:
+        with torch.no_grad():
+            relative = [
+                float(objective(model(photo, embedding, setting.features()))[0]) / reference
+                for photo, embedding, setting, objective, reference in self.cases
+            ]
+            falls = 0
+            for photo, embedding, i, pair, objectives in self.layer_cases if layers else []:
+                terms = [
+                    float(o(model(photo, embedding, s.features()))[1]["style_layers"][i])
+                    for s, o in zip(pair, objectives)
+                ]
                 falls += terms[1] < terms[0]
-    return {"mean_loss": sum(totals) / len(totals), "layers_that_fall": falls, "layer_tests": 10}
+        score = {"held_out_relative": sum(relative) / len(relative)}
+        return score | ({"layers_that_fall": falls, "layer_tests": len(self.layer_cases)} if layers else {})
 
 
-def loss_curve(history: list[float], path: Path, title: str) -> None:
+def loss_curve(history: list[float], validation: list[list[float]], path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(history, color="0.75", lw=0.8, label="each step")
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
     window = max(1, len(history) // 20)
-    smooth = [sum(history[max(0, i - window + 1):i + 1]) / len(history[max(0, i - window + 1):i + 1])
-              for i in range(len(history))]
-    ax.plot(smooth, color="tab:blue", label=f"mean of the last {window}")
-    ax.set(xlabel="step", ylabel="loss / (α + β)", yscale="log", title=title)
-    ax.legend()
+    smooth = [
+        sum(history[max(0, i - window + 1) : i + 1]) / len(history[max(0, i - window + 1) : i + 1])
+        for i in range(len(history))
+    ]
+    ax.plot(history, color="0.8", lw=0.7, label="each step (training crops)")
+    ax.plot(smooth, color="tab:blue", label=f"mean of the last {window} steps")
+    if validation:
+        steps, values = zip(*validation)
+        ax.plot(steps, values, "o-", color="tab:orange", label="held-out pairs")
+    ax.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="step", ylabel="loss / fast_stylize's loss", title=title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def ship(model: nn.Module, args, history: list[float], seconds: float, sources: list[dict], trial: dict) -> Path:
+def ship(
+    model: nn.Module, args, history: list[float], validation: list, seconds: float, sources: list[dict], score: dict
+) -> Path:
     adjustable.MODEL_DIR.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().clone() for k, v in model.conditioner.state_dict().items()}, adjustable.CHECKPOINT)
-    tail = history[-max(1, len(history) // 10):]
+    tail = history[-max(1, len(history) // 10) :]
     manifest = {
         "what": "WeightConditioner of helpers.realtime.adjustable (Babaeizadeh & Ghiasi 2020, teaching scale)",
         "network": {"hidden": 128},
@@ -200,8 +245,13 @@ def ship(model: nn.Module, args, history: list[float], seconds: float, sources: 
         "parameters": sum(p.numel() for p in model.conditioner.parameters()),
         "trained_on": sources,
         "held_out": HELD_OUT,
-        "sampling": {"ratio": list(adjustable.RATIO_RANGE), "layer_weight": list(adjustable.LAYER_WEIGHT_RANGE),
-                     "distribution": "log-uniform", "off_probability": 0.15, "tv_weight": adjustable.TV_WEIGHT},
+        "sampling": {
+            "ratio": list(adjustable.RATIO_RANGE),
+            "layer_weight": list(adjustable.LAYER_WEIGHT_RANGE),
+            "distribution": "log-uniform",
+            "off_probability": 0.15,
+            "tv_weight": adjustable.TV_WEIGHT,
+        },
         "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
         "settings": {k: v for k, v in vars(args).items() if k not in ("skimage_wheel", "work_dir")},
         "steps": len(history),
@@ -210,9 +260,11 @@ def ship(model: nn.Module, args, history: list[float], seconds: float, sources: 
         "cpu": _cpu_model(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "final_loss": sum(tail) / len(tail),
-        "held_out_score": trial,
-        "loss_history": [round(v, 6) for v in history],
+        "loss": "StyleObjective total / the total of fast_stylize's picture for the same images and weights",
+        "final_loss": round(sum(tail) / len(tail), 4),
+        "final_held_out": score,
+        "loss_history": [round(v, 5) for v in history],
+        "held_out_history": validation,
     }
     adjustable.MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
     return adjustable.CHECKPOINT
@@ -239,6 +291,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--validate-every", type=int, default=50, help="steps between held-out scores")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-ship", action="store_true", help="a trial: do not write helpers/realtime/models/")
     parser.add_argument("--no-extra-photos", action="store_true")
@@ -256,17 +309,27 @@ def main(argv: list[str] | None = None) -> dict:
     model = build(args.design)
     optimizer = optimizer_for(model, args.lr)
     vgg = helpers.cached_vgg19()
-    history, seconds = [], 0.0
+    held_out = HeldOut(args.size)
+    history, validation, seconds = [], [[0, held_out(model, layers=False)["held_out_relative"]]], 0.0
     if args.resume and state_path.is_file():
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
-        history, seconds = state["history"], state["seconds"]
+        history, validation, seconds = state["history"], state["validation"], state["seconds"]
 
     def save() -> None:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "history": history, "seconds": seconds}, state_path)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "history": history,
+                "validation": validation,
+                "seconds": seconds,
+            },
+            state_path,
+        )
 
     from tqdm.auto import tqdm
 
@@ -280,20 +343,44 @@ def main(argv: list[str] | None = None) -> dict:
         seconds = seconds_before + time.perf_counter() - began
         bar.update(1)
         bar.set_postfix_str(f"loss {loss:.4f}")
+        if len(history) % args.validate_every == 0:
+            model.eval()
+            validation.append([len(history), round(held_out(model, layers=False)["held_out_relative"], 5)])
+            model.train()
         if len(history) % args.checkpoint_every == 0:
             save()
 
-    adjustable_train.train_steps(model, optimizer, vgg, photos, bank, generator, steps=args.steps - len(history),
-                                 batch=args.batch, size=args.size, callback=on_step)
+    adjustable_train.train_steps(
+        model,
+        optimizer,
+        vgg,
+        photos,
+        bank,
+        generator,
+        steps=args.steps - len(history),
+        batch=args.batch,
+        size=args.size,
+        callback=on_step,
+    )
     bar.close()
     save()
     model.eval()
-    trial = held_out_score(model, args.size)
-    loss_curve(history, work / "loss_curve.png", f"{args.design}: {len(history)} steps, {seconds / 60:.1f} min")
-    result = {"design": args.design, "steps": len(history), "seconds": round(seconds, 1), **trial,
-              "last_tenth_loss": sum(history[-max(1, len(history) // 10):]) / max(1, len(history) // 10)}
+    score = held_out(model)
+    loss_curve(
+        history,
+        validation,
+        work / "loss_curve.png",
+        f"{args.design}: {len(history)} steps, {seconds / 60:.1f} min, {torch.get_num_threads()} threads",
+    )
+    result = {
+        "design": args.design,
+        "steps": len(history),
+        "seconds": round(seconds, 1),
+        **score,
+        "last_tenth_loss": sum(history[-max(1, len(history) // 10) :]) / max(1, len(history) // 10),
+    }
     if not args.no_ship and args.design == "embedding":
-        ship(model, args, history, seconds, sources, trial)
+        ship(model, args, history, validation, seconds, sources, score)
     (work / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
     return result

@@ -3,8 +3,10 @@ objective of ``helpers.objective`` with those weights as the loss.
 
 Every image of a batch gets its own weights: log10(α/β) uniform in [-3, 3] and each layer weight log-uniform in
 [1e-2, 1e2], or 0 (off) with probability ``off_probability``. Each image's loss is ``StyleObjective``'s total in
-balanced units divided by α + β, so that the settings that weigh more do not drown the others (the division
-changes no setting's best image). ``scripts/train_adjustable.py`` runs ``train_steps`` with checkpoints.
+balanced units divided by the total that ``fast_stylize``'s picture of the same photo, painting and weights
+scores: a constant per image, so it changes no setting's best picture, but every setting then counts about the
+same, and 1 means "no better than the network of notebook 06". ``scripts/train_adjustable.py`` runs
+``train_steps`` with checkpoints.
 """
 
 from __future__ import annotations
@@ -69,11 +71,16 @@ def random_crop(image: Tensor, size: int, generator: torch.Generator, zoom: tupl
     h, w = image.shape[-2:]
     short = size * _uniform(generator, *zoom)
     scale = short / min(h, w)
-    resized = F.interpolate(image, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bilinear",
-                            antialias=True, align_corners=False).clamp(0, 1)
+    resized = F.interpolate(
+        image,
+        size=(max(size, round(h * scale)), max(size, round(w * scale))),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    ).clamp(0, 1)
     top = int(torch.randint(resized.shape[-2] - size + 1, (), generator=generator))
     left = int(torch.randint(resized.shape[-1] - size + 1, (), generator=generator))
-    crop = resized[:, :, top:top + size, left:left + size]
+    crop = resized[:, :, top : top + size, left : left + size]
     return crop.flip(-1) if float(torch.rand((), generator=generator)) < 0.5 else crop
 
 
@@ -96,11 +103,12 @@ class PaintingBank:
                 ch, cw = max(16, round(h * fraction)), max(16, round(w * fraction))
                 top = int(torch.randint(h - ch + 1, (), generator=generator))
                 left = int(torch.randint(w - cw + 1, (), generator=generator))
-                crop = painting[:, :, top:top + ch, left:left + cw]
+                crop = painting[:, :, top : top + ch, left : left + cw]
                 crop = crop.flip(-1) if k and float(torch.rand((), generator=generator)) < 0.5 else crop
                 self.names.append(name)
                 self.images.append(resize_image(crop.contiguous(), size, upscale=True))
-                self.embeddings.append(style_embedding(crop.contiguous()).clone())  # a normal tensor, not an inference one
+                embedding = style_embedding(crop.contiguous())
+                self.embeddings.append(embedding.clone())  # a normal tensor: inference tensors cannot join a graph
 
     def __len__(self) -> int:
         return len(self.images)
@@ -131,40 +139,74 @@ class AdjustableModel(nn.Module):
         return self.transformer[0](content_image.contiguous(memory_format=torch.channels_last), adjusted)
 
 
-def setting_objective(extractor: VGGFeatures, content_image: Tensor, style_image: Tensor,
-                      setting: Setting) -> StyleObjective:
+def setting_objective(
+    extractor: VGGFeatures, content_image: Tensor, style_image: Tensor, setting: Setting
+) -> StyleObjective:
     """``StyleObjective`` in balanced units with a setting's weights (content relu4_2, TV 0.01), for one pair."""
-    options = StyleOptions(style_layers=dict(setting.style_layers), content_weight=setting.ratio, style_weight=1.0,
-                           tv_weight=TV_WEIGHT)
+    options = StyleOptions(
+        style_layers=dict(setting.style_layers), content_weight=setting.ratio, style_weight=1.0, tv_weight=TV_WEIGHT
+    )
     return StyleObjective(extractor, content_image, [style_image], options)
 
 
-def batch_loss(model: nn.Module, extractor: VGGFeatures, contents: Tensor, styles: Sequence[Tensor],
-               embeddings: Tensor, settings: Sequence[Setting]) -> tuple[Tensor, list[dict]]:
-    """Mean over the batch of each image's objective total / (α + β), and each image's parts.
+def batch_loss(
+    model: nn.Module,
+    extractor: VGGFeatures,
+    contents: Tensor,
+    styles: Sequence[Tensor],
+    embeddings: Tensor,
+    settings: Sequence[Setting],
+) -> tuple[Tensor, list[dict]]:
+    """Mean over the batch of each image's objective total relative to ``fast_stylize``'s, and each image's parts.
 
     Args:
         model: ``model(contents, embeddings, features)`` -> images.
         extractor: the VGG19 the objective scores with.
         contents: (B, 3, S, S) photos; styles: B (1, 3, h, w) paintings; embeddings: (B, 100).
         settings: B loss-weight settings.
+
+    Returns:
+        The mean relative loss (a scalar with a graph back to the model) and one record per image.
     """
     features = torch.cat([s.features() for s in settings]).to(contents.device)
     images = model(contents, embeddings, features).contiguous()
+    with torch.no_grad():
+        references = load_transformer(contents.device)(
+            contents.contiguous(memory_format=torch.channels_last), embeddings
+        ).contiguous()
     losses, records = [], []
     for i, setting in enumerate(settings):
-        objective = setting_objective(extractor, contents[i:i + 1], styles[i], setting)
-        total, parts = objective(images[i:i + 1])
-        losses.append(total / (setting.ratio + 1.0))
-        records.append({"loss": float(losses[-1].detach()), "content": float(parts["content"]),
-                        "style": float(parts["style"]), "style_layers": parts["style_layers"].tolist(),
-                        "ratio": setting.ratio})
+        objective = setting_objective(extractor, contents[i : i + 1], styles[i], setting)
+        total, parts = objective(images[i : i + 1])
+        with torch.no_grad():
+            reference = objective(references[i : i + 1])[0]
+        losses.append(total / reference)
+        records.append(
+            {
+                "relative": float(losses[-1].detach()),
+                "total": float(total.detach()),
+                "content": float(parts["content"]),
+                "style": float(parts["style"]),
+                "style_layers": parts["style_layers"].tolist(),
+                "ratio": setting.ratio,
+            }
+        )
     return torch.stack(losses).mean(), records
 
 
-def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, extractor: VGGFeatures, photos: Sequence[Tensor],
-                bank: PaintingBank, generator: torch.Generator, *, steps: int, batch: int, size: int,
-                callback: Callable[[int, float, list[dict]], object] | None = None) -> list[float]:
+def train_steps(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    extractor: VGGFeatures,
+    photos: Sequence[Tensor],
+    bank: PaintingBank,
+    generator: torch.Generator,
+    *,
+    steps: int,
+    batch: int,
+    size: int,
+    callback: Callable[[int, float, list[dict]], object] | None = None,
+) -> list[float]:
     """Run ``steps`` optimizer steps; each draws ``batch`` photo crops, paintings and settings from ``generator``.
 
     Args:
@@ -184,13 +226,14 @@ def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, extractor: V
         contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
         pairs = [bank.sample(generator) for _ in range(batch)]
         settings = [sample_setting(generator) for _ in range(batch)]
-        loss, records = batch_loss(model, extractor, contents, [s for s, _ in pairs],
-                                   torch.cat([e for _, e in pairs]), settings)
+        loss, records = batch_loss(
+            model, extractor, contents, [s for s, _ in pairs], torch.cat([e for _, e in pairs]), settings
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if callback is not None and callback(step, losses[-1], records) is False:
             break
     return losses
