@@ -19,6 +19,6 @@ __version__ = "0.1.0"
 
 __all__ = checks.__all__ + engine.__all__ + errors.__all__ + figures.__all__ + images.__all__ + losses.__all__ + runtime.__all__ + vgg.__all__
 
-from .realtime import fast_stylize, multistyle_stylize, style_embedding  # noqa: E402
+from .realtime import adjustable_stylize, fast_stylize, multistyle_stylize, style_embedding  # noqa: E402
 
-__all__ += ["fast_stylize", "multistyle_stylize", "style_embedding"]
+__all__ += ["adjustable_stylize", "fast_stylize", "multistyle_stylize", "style_embedding"]
