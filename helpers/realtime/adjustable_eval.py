@@ -132,7 +132,8 @@ def lbfgs_comparison(pair: Pair, setting: Setting, budgets: Sequence[float] = (1
     image = adjustable_stylize(
         pair.content, pair.style, style_layers=dict(setting.style_layers), content_weight=setting.ratio
     )
-    network = {"total": score(pair, image, setting)["total"], "seconds": time.perf_counter() - began}
+    seconds = time.perf_counter() - began
+    network = {"total": score(pair, image, setting)["total"], "seconds": seconds}
     runs = []
     for budget in budgets:
         result = stylize(
