@@ -25,7 +25,10 @@ from .adjustable import LAYER_WEIGHT_RANGE, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHT
 from .adjustable_train import Setting, setting_objective
 from .api import style_embedding
 
-__all__ = ["AdjustableWidget"]
+__all__ = ["PREVIEW_WIDTH", "AdjustableWidget"]
+
+PREVIEW_WIDTH = 256
+"""Width in the page of the two pictures, in CSS pixels (a smaller picture is scaled up)."""
 
 
 def _png(image: Tensor) -> bytes:
@@ -76,9 +79,14 @@ class AdjustableWidget:
             name: widgets.Checkbox(value=True, indent=False, description="on", layout=widgets.Layout(width="60px"))
             for name in STYLE_LAYERS
         }
-        self.preview, self.exact_preview = widgets.Image(format="png"), widgets.Image(format="png")
+        self.preview, self.exact_preview = (widgets.Image(format="png", width=PREVIEW_WIDTH) for _ in range(2))
         self.latency, self.status = widgets.Label(), widgets.HTML()
-        self.exact = widgets.Button(description="Run the optimisation", icon="play", button_style="success")
+        self.exact = widgets.Button(
+            description="Run L-BFGS",
+            icon="play",
+            button_style="success",
+            tooltip="helpers.stylize with these weights, for comparison",
+        )
         self.timings: list[float] = []
         self._tag(widgets)
         for control in (self.painting, self.ratio, *self.weights.values(), *self.switches.values()):
@@ -86,7 +94,11 @@ class AdjustableWidget:
         self.exact.on_click(lambda _: self.run_exact())
         rows = [widgets.HBox([self.weights[n], self.switches[n]]) for n in STYLE_LAYERS]
         controls = widgets.VBox([self.painting, self.ratio, *rows, self.latency, self.exact, self.status])
-        self.widget = widgets.HBox([controls, self.preview, self.exact_preview])
+        pictures = [
+            widgets.VBox([widgets.HTML(f"<b>{title}</b>"), image])
+            for title, image in (("network", self.preview), ("optimisation (button)", self.exact_preview))
+        ]
+        self.widget = widgets.HBox([controls, *pictures], layout=widgets.Layout(align_items="flex-start"))
         self.render()
 
     def _tag(self, widgets) -> None:
