@@ -44,6 +44,6 @@ __all__ = (
     + vgg.__all__
 )
 
-from .realtime import fast_stylize, multistyle_stylize, style_embedding  # noqa: E402
+from .realtime import adjustable_stylize, fast_stylize, multistyle_stylize, style_embedding  # noqa: E402
 
-__all__ += ["fast_stylize", "multistyle_stylize", "style_embedding"]
+__all__ += ["adjustable_stylize", "fast_stylize", "multistyle_stylize", "style_embedding"]

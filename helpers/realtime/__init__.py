@@ -11,6 +11,7 @@ package loads nothing and does not import onnx, onnxruntime or ipywidgets (the w
 """
 
 from . import api, layers
+from .adjustable import adjustable_stylize  # noqa: F401 (helpers.adjustable_stylize; built in notebook 07)
 from .api import *
 from .layers import *
 from .multistyle import NUM_STYLES, MultiStyleNetwork

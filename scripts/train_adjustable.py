@@ -1,0 +1,390 @@
+"""Train the adjustable network of notebook 07 and write the checkpoint that ``helpers.adjustable_stylize`` loads.
+
+    python scripts/train_adjustable.py --skimage-wheel /tmp/scikit_image-0.26.0-...whl      # the shipped run
+    python scripts/train_adjustable.py ... --resume                                         # go on after a stop
+    python scripts/train_adjustable.py ... --design norms --steps 60 --no-ship              # a design trial
+
+Seeded and resumable: every ``--checkpoint-every`` steps the run state (weights, optimizer, random stream, loss
+history) is saved to ``--work-dir``; ``--resume`` continues from it and ends with the same numbers as a run that
+never stopped. At the end it writes the loss curve (PNG) and, unless ``--no-ship``, the small checkpoint and its
+manifest into helpers/realtime/models/. Held out, never seen in training: grace_hopper.jpg, the_scream.jpg and
+woman_with_a_hat.jpg. Extra photos come from scikit-image's wheel (``pip download scikit-image --no-deps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch
+from torch import Tensor, nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import helpers
+from helpers.realtime import adjustable, adjustable_train
+from helpers.realtime.layers import ConvLayer
+
+PHOTOS = ["chelsea.png", "astronaut.png", "coffee.png", "rocket.jpg"]
+PAINTINGS = [
+    "starry_night.jpg",
+    "shipwreck.jpg",
+    "great_wave.jpg",
+    "water_lilies.jpg",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+]
+HELD_OUT = {"photos": ["grace_hopper.jpg"], "paintings": ["the_scream.jpg", "woman_with_a_hat.jpg"]}
+SKIMAGE_PHOTOS = {
+    "hubble_deep_field.jpg": "NASA (HubbleSite), public domain",
+    "retina.jpg": "M. Häggström via Wikimedia Commons, CC0 1.0",
+    "ihc.png": "Center for Microscopy and Molecular Imaging, no known copyright restrictions",
+    "coins.png": "Brooklyn Museum collection, no known copyright restrictions",
+    "camera.png": "Lav Varshney, CC0",
+}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def skimage_files(wheel: Path | None) -> dict[str, bytes]:
+    """The extra photos' bytes, read from a scikit-image wheel, or from an installed scikit-image."""
+    if wheel is not None:
+        with zipfile.ZipFile(wheel) as archive:
+            return {name: archive.read(f"skimage/data/{name}") for name in SKIMAGE_PHOTOS}
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("give --skimage-wheel (pip download scikit-image --no-deps -d /tmp) or --no-extra-photos")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return {name: (folder / name).read_bytes() for name in SKIMAGE_PHOTOS}
+
+
+def load_data(args) -> tuple[list[Tensor], dict[str, Tensor], list[dict]]:
+    data, sources = helpers.data_dir(), []
+    files = {name: (data / name).read_bytes() for name in PHOTOS}
+    if not args.no_extra_photos:
+        files |= skimage_files(args.skimage_wheel)
+    photos = [helpers.load_image(raw, max_size=512, name=name) for name, raw in files.items()]
+    sources += [
+        {
+            "file": name,
+            "role": "photo",
+            "sha256": sha256(raw),
+            "source": SKIMAGE_PHOTOS.get(name, "data/ (see data/CREDITS.md)"),
+        }
+        for name, raw in files.items()
+    ]
+    paintings = {}
+    for name in PAINTINGS:
+        raw = (data / name).read_bytes()
+        paintings[name] = helpers.load_image(raw, max_size=512, name=name)
+        sources.append({"file": name, "role": "painting", "sha256": sha256(raw), "source": "data/ (see CREDITS.md)"})
+    return photos, paintings, sources
+
+
+def _offset_norm(norm, x: Tensor, embedding: Tensor, offsets: Tensor) -> Tensor:
+    gamma, beta = norm.gamma_beta(embedding)
+    c = x.shape[1]
+    gamma, beta = gamma + offsets[:, :c, None, None], beta + offsets[:, c:, None, None]
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = ((x * x).mean(dim=(2, 3), keepdim=True) - mean * mean).clamp_min(0)
+    return (x - mean) * torch.rsqrt(var + norm.eps) * gamma + beta
+
+
+class NormOffsets(nn.Module):
+    """Trial designs: an MLP Λ(e, u) adds offsets to every conditional norm's γ and β (the paper's Λ, fed the
+    embedding too). ``train_transformer`` also fine-tunes the transformer (the paper's design, at this scale)."""
+
+    def __init__(self, hidden: int = 128, train_transformer: bool = False) -> None:
+        super().__init__()
+        transformer = copy.deepcopy(helpers.realtime.load_transformer()).requires_grad_(train_transformer)
+        self.layers = [m for m in transformer.modules() if isinstance(m, ConvLayer) and m.norm is not None]
+        self.sizes = [m.norm.to_gamma.out_features for m in self.layers]
+        self.net = nn.Sequential(
+            nn.Linear(100 + 6, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * sum(self.sizes)),
+        )
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+        self.transformer = transformer if train_transformer else None
+        self._frozen = None if train_transformer else [transformer]
+
+    def forward(self, content_image: Tensor, embedding: Tensor, features: Tensor) -> Tensor:
+        transformer = self.transformer if self.transformer is not None else self._frozen[0]
+        batch = content_image.shape[0]
+        offsets = self.net(torch.cat([embedding.expand(batch, -1), features.expand(batch, -1)], 1))
+        chunks = iter(offsets.split([2 * s for s in self.sizes], dim=1))
+        h, w = content_image.shape[-2:]
+        x = nn.functional.pad(content_image, (0, -w % 4, 0, -h % 4), mode="reflect")
+        x = transformer.contract(x)
+
+        def conv(layer, x):
+            x = _offset_norm(layer.norm, layer.conv(layer.upsample(x)), embedding, next(chunks))
+            return layer.activation(x)
+
+        for block in transformer.residual:
+            x = x + conv(block.conv2, conv(block.conv1, x))
+        for layer in transformer.expand:
+            x = conv(layer, x)
+        return x[:, :, :h, :w]
+
+
+def build(design: str) -> nn.Module:
+    if design == "embedding":
+        return adjustable_train.AdjustableModel(adjustable.WeightConditioner(hidden=128))
+    return NormOffsets(train_transformer=design == "paper")
+
+
+def optimizer_for(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    groups = [{"params": [p for n, p in model.named_parameters() if not n.startswith("transformer.")], "lr": lr}]
+    tuned = [p for n, p in model.named_parameters() if n.startswith("transformer.")]
+    if tuned:
+        groups.append({"params": tuned, "lr": lr / 10})
+    return torch.optim.Adam(groups)
+
+
+class HeldOut:
+    """The held-out pairs at the training size with fixed settings, their objectives and ``fast_stylize``'s totals,
+    made once; calling it scores a model: the mean total relative to ``fast_stylize``'s (1 = no better), and how
+    many of the 10 (pair, layer) tests see a layer's term fall when its weight goes from 0.1 to 10."""
+
+    def __init__(self, size: int, count: int = 6) -> None:
+        data, vgg = helpers.data_dir(), helpers.cached_vgg19()
+        photo = helpers.resize_image(helpers.load_image(data / HELD_OUT["photos"][0]), size)
+        generator = torch.Generator().manual_seed(1234)
+        settings = [adjustable_train.sample_setting(generator) for _ in range(count)]
+        self.cases, self.layer_cases = [], []
+        transformer = helpers.realtime.load_transformer()
+        with torch.no_grad():
+            for name in HELD_OUT["paintings"]:
+                style = helpers.resize_image(helpers.load_image(data / name), size)
+                embedding = helpers.realtime.style_embedding(style)
+                reference = transformer(photo, embedding)
+                for setting in settings:
+                    objective = adjustable_train.setting_objective(vgg, photo, style, setting)
+                    self.cases.append((photo, embedding, setting, objective, float(objective(reference)[0])))
+                for i, layer in enumerate(adjustable.STYLE_LAYERS):
+                    pair = [
+                        adjustable_train.Setting(0.1, {n: w if n == layer else 1.0 for n in adjustable.STYLE_LAYERS})
+                        for w in (0.1, 10.0)
+                    ]
+                    objectives = [adjustable_train.setting_objective(vgg, photo, style, s) for s in pair]
+                    self.layer_cases.append((photo, embedding, i, pair, objectives))
+
+    def __call__(self, model: nn.Module, layers: bool = True) -> dict:
+        with torch.no_grad():
+            relative = [
+                float(objective(model(photo, embedding, setting.features()))[0]) / reference
+                for photo, embedding, setting, objective, reference in self.cases
+            ]
+            falls = 0
+            for photo, embedding, i, pair, objectives in self.layer_cases if layers else []:
+                terms = [
+                    float(o(model(photo, embedding, s.features()))[1]["style_layers"][i])
+                    for s, o in zip(pair, objectives)
+                ]
+                falls += terms[1] < terms[0]
+        score = {"held_out_relative": sum(relative) / len(relative)}
+        return score | ({"layers_that_fall": falls, "layer_tests": len(self.layer_cases)} if layers else {})
+
+
+def loss_curve(history: list[float], validation: list[list[float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    window = max(1, len(history) // 20)
+    smooth = [
+        sum(history[max(0, i - window + 1) : i + 1]) / len(history[max(0, i - window + 1) : i + 1])
+        for i in range(len(history))
+    ]
+    ax.plot(history, color="0.8", lw=0.7, label="each step (training crops)")
+    ax.plot(smooth, color="tab:blue", label=f"mean of the last {window} steps")
+    if validation:
+        steps, values = zip(*validation)
+        ax.plot(steps, values, "o-", color="tab:orange", label="held-out pairs")
+    ax.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="step", ylabel="loss / fast_stylize's loss", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def ship(
+    model: nn.Module, args, history: list[float], validation: list, seconds: float, sources: list[dict], score: dict
+) -> Path:
+    adjustable.MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().clone() for k, v in model.conditioner.state_dict().items()}, adjustable.CHECKPOINT)
+    tail = history[-max(1, len(history) // 10) :]
+    manifest = {
+        "what": "WeightConditioner of helpers.realtime.adjustable (Babaeizadeh & Ghiasi 2020, teaching scale)",
+        "network": {"hidden": 128},
+        "checkpoint": adjustable.CHECKPOINT.name,
+        "checkpoint_sha256": sha256(adjustable.CHECKPOINT.read_bytes()),
+        "checkpoint_bytes": adjustable.CHECKPOINT.stat().st_size,
+        "parameters": sum(p.numel() for p in model.conditioner.parameters()),
+        "trained_on": sources,
+        "held_out": HELD_OUT,
+        "sampling": {
+            "ratio": list(adjustable.RATIO_RANGE),
+            "layer_weight": list(adjustable.LAYER_WEIGHT_RANGE),
+            "distribution": "log-uniform",
+            "off_probability": 0.15,
+            "tv_weight": adjustable.TV_WEIGHT,
+        },
+        "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
+        "settings": {k: v for k, v in vars(args).items() if k not in ("skimage_wheel", "work_dir")},
+        "steps": len(history),
+        "wall_seconds": round(seconds, 1),
+        "machine": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "loss": "StyleObjective total / the total of fast_stylize's picture for the same images and weights",
+        "final_loss": round(sum(tail) / len(tail), 4),
+        "final_held_out": score,
+        "loss_history": [round(v, 5) for v in history],
+        "held_out_history": validation,
+    }
+    adjustable.MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
+    return adjustable.CHECKPOINT
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--design", choices=["embedding", "norms", "paper"], default="embedding")
+    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--size", type=int, default=128, help="side of the square training crops, pixels")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--crops", type=int, default=8, help="crops per training painting")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--validate-every", type=int, default=50, help="steps between held-out scores")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--no-ship", action="store_true", help="a trial: do not write helpers/realtime/models/")
+    parser.add_argument("--no-extra-photos", action="store_true")
+    parser.add_argument("--skimage-wheel", type=Path)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "adjustable")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    work = args.work_dir / args.design
+    work.mkdir(parents=True, exist_ok=True)
+    state_path = work / "state.pt"
+
+    generator = helpers.seed_everything(args.seed)
+    photos, paintings, sources = load_data(args)
+    bank = adjustable_train.PaintingBank(paintings, args.size, args.crops, generator)
+    model = build(args.design)
+    optimizer = optimizer_for(model, args.lr)
+    vgg = helpers.cached_vgg19()
+    held_out = HeldOut(args.size)
+    history, validation, seconds = [], [[0, held_out(model, layers=False)["held_out_relative"]]], 0.0
+    if args.resume and state_path.is_file():
+        state = torch.load(state_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        history, validation, seconds = state["history"], state["validation"], state["seconds"]
+
+    def save() -> None:
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "history": history,
+                "validation": validation,
+                "seconds": seconds,
+            },
+            state_path,
+        )
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=args.steps, initial=len(history), desc=f"train {args.design}", unit="step")
+    began = time.perf_counter()
+    seconds_before = seconds
+
+    def on_step(step: int, loss: float, records: list[dict]) -> None:
+        nonlocal seconds
+        history.append(loss)
+        seconds = seconds_before + time.perf_counter() - began
+        bar.update(1)
+        bar.set_postfix_str(f"loss {loss:.4f}")
+        if len(history) % args.validate_every == 0:
+            model.eval()
+            validation.append([len(history), round(held_out(model, layers=False)["held_out_relative"], 5)])
+            model.train()
+        if len(history) % args.checkpoint_every == 0:
+            save()
+
+    adjustable_train.train_steps(
+        model,
+        optimizer,
+        vgg,
+        photos,
+        bank,
+        generator,
+        steps=args.steps - len(history),
+        batch=args.batch,
+        size=args.size,
+        callback=on_step,
+    )
+    bar.close()
+    save()
+    model.eval()
+    score = held_out(model)
+    loss_curve(
+        history,
+        validation,
+        work / "loss_curve.png",
+        f"{args.design}: {len(history)} steps, {seconds / 60:.1f} min, {torch.get_num_threads()} threads",
+    )
+    result = {
+        "design": args.design,
+        "steps": len(history),
+        "seconds": round(seconds, 1),
+        **score,
+        "last_tenth_loss": sum(history[-max(1, len(history) // 10) :]) / max(1, len(history) // 10),
+    }
+    if not args.no_ship and args.design == "embedding":
+        ship(model, args, history, validation, seconds, sources, score)
+    (work / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
