@@ -347,3 +347,11 @@ def test_init_fast_starts_from_the_real_time_networks_picture(run, content, styl
     assert fast["style"] < photo["style"] and fast["content"] > 0  # already stylised, no longer the photo
     with pytest.raises(ValueError, match="init='fast' needs a content and a style image"):
         helpers.reconstruct(style, style_layers=["relu1_1"], init="fast", steps=1, size=48, progress=False)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_stylize_on_the_gpu_lowers_the_loss_in_auto_precision(content, style):
+    result = helpers.stylize(content.cuda(), style.cuda(), **{**FAST, "steps": 6})
+    assert result.image.device.type == "cuda" and result.image.dtype == torch.float32
+    assert result.history[-1]["total"] < result.history[0]["total"] and torch.isfinite(result.image).all()

@@ -57,3 +57,16 @@ def test_data_dir_finds_repository_data_and_honours_override(monkeypatch, tmp_pa
     monkeypatch.setenv("NST_DATA", str(tmp_path / "nope"))
     with pytest.raises(FileNotFoundError, match="NST_DATA"):
         helpers.data_dir()
+
+
+@pytest.mark.parametrize(
+    "capability, expected", [((7, 5), None), ((7, 0), None), ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)]
+)
+def test_auto_precision_is_bf16_only_on_gpus_that_compute_it_natively(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert helpers.autocast_dtype("auto", "cuda") is expected  # T4 (7.5), V100 (7.0): float32
+    assert helpers.autocast_dtype("auto", "cpu") is None and helpers.autocast_dtype("fp32", "cuda") is None
+    assert helpers.autocast_dtype("bf16", "cuda") is torch.bfloat16  # asked for explicitly: as asked
+    with pytest.raises(ValueError, match="precision"):
+        helpers.autocast_dtype("fp16", "cuda")
