@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--validate-every", type=int, default=50, help="steps between held-out scores")
+    parser.add_argument(
+        "--paired", action="store_true", help="half of each batch repeats the other half, one layer boosted"
+    )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-ship", action="store_true", help="a trial: do not write helpers/realtime/models/")
     parser.add_argument("--no-extra-photos", action="store_true")
@@ -306,6 +309,7 @@ def main(argv: list[str] | None = None) -> dict:
     generator = helpers.seed_everything(args.seed)
     photos, paintings, sources = load_data(args)
     bank = adjustable_train.PaintingBank(paintings, args.size, args.crops, generator)
+    torch.manual_seed(args.seed)  # the first load of the bundled networks draws from the global stream: reseed
     model = build(args.design)
     optimizer = optimizer_for(model, args.lr)
     vgg = helpers.cached_vgg19()
@@ -360,6 +364,7 @@ def main(argv: list[str] | None = None) -> dict:
         steps=args.steps - len(history),
         batch=args.batch,
         size=args.size,
+        paired=args.paired,
         callback=on_step,
     )
     bar.close()

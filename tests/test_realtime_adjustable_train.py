@@ -8,7 +8,7 @@ import torch
 
 import helpers
 from helpers.realtime.adjustable import LAYER_WEIGHT_RANGE, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHT
-from helpers.realtime.adjustable_train import Setting, random_crop, sample_setting, setting_objective
+from helpers.realtime.adjustable_train import Setting, boosted, random_crop, sample_setting, setting_objective
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,9 +74,19 @@ def test_a_resumed_run_ends_with_the_numbers_of_an_unbroken_one(tmp_path):
     train_adjustable.main(common[:1] + ["2"] + common[2:] + ["--work-dir", str(tmp_path / "broken")])
     resumed = train_adjustable.main(common + ["--resume", "--work-dir", str(tmp_path / "broken")])
     history = torch.load(tmp_path / "whole" / "embedding" / "state.pt", weights_only=False)["history"]
-    assert (
-        len(history) == 4
-        and history == torch.load(tmp_path / "broken" / "embedding" / "state.pt", weights_only=False)["history"]
-    )
+    again = torch.load(tmp_path / "broken" / "embedding" / "state.pt", weights_only=False)["history"]
+    assert len(history) == 4 and again == history  # the first run in a process started from another model once
     assert resumed["held_out_relative"] == whole["held_out_relative"]
     assert json.loads((tmp_path / "whole" / "embedding" / "result.json").read_text())["steps"] == 4
+
+
+def test_a_boosted_setting_differs_from_its_twin_in_one_layer_only():
+    generator = torch.Generator().manual_seed(5)
+    for _ in range(50):
+        setting = sample_setting(generator)
+        twin = boosted(setting, generator)
+        changed = [n for n in setting.style_layers if setting.style_layers[n] != twin.style_layers[n]]
+        assert twin.ratio == setting.ratio and len(changed) == 1
+        name = changed[0]
+        before, after = setting.style_layers[name], twin.style_layers[name]
+        assert after == pytest.approx(100 * before) if before > 0 else after > 0

@@ -31,6 +31,7 @@ __all__ = [
     "PaintingBank",
     "Setting",
     "batch_loss",
+    "boosted",
     "random_crop",
     "sample_setting",
     "setting_objective",
@@ -63,6 +64,17 @@ def sample_setting(generator: torch.Generator, off_probability: float = 0.15) ->
     if off.all():
         off[int(torch.randint(len(STYLE_LAYERS), (), generator=generator))] = False
     return Setting(ratio, {name: 0.0 if o else w for (name, w), o in zip(layers.items(), off.tolist())})
+
+
+def boosted(setting: Setting, generator: torch.Generator, factor: float = 100.0) -> Setting:
+    """``setting`` with one layer, drawn at random, weighed ``factor`` times more (an off layer comes on at
+    ``factor`` times the mean of the others): the same photo and painting scored both ways tell the network
+    what that layer's slider means."""
+    name = STYLE_LAYERS[int(torch.randint(len(STYLE_LAYERS), (), generator=generator))]
+    weights = dict(setting.style_layers)
+    others = [w for n, w in weights.items() if n != name and w > 0] or [1.0]
+    weights[name] = weights[name] * factor if weights[name] > 0 else factor * sum(others) / len(others)
+    return Setting(setting.ratio, weights)
 
 
 def random_crop(image: Tensor, size: int, generator: torch.Generator, zoom: tuple[float, float] = (1.0, 2.0)) -> Tensor:
@@ -205,6 +217,7 @@ def train_steps(
     steps: int,
     batch: int,
     size: int,
+    paired: bool = False,
     callback: Callable[[int, float, list[dict]], object] | None = None,
 ) -> list[float]:
     """Run ``steps`` optimizer steps; each draws ``batch`` photo crops, paintings and settings from ``generator``.
@@ -215,17 +228,22 @@ def train_steps(
         photos: (1, 3, H, W) training photos; bank: the training paintings' crops.
         generator: the one random stream (save its state to resume exactly).
         steps, batch, size: how many steps, images per step, and the crops' side in pixels.
+        paired: the second half of each batch repeats the first half's crops and paintings with one layer
+            ``boosted`` (``batch`` must be even).
         callback: ``callback(step, loss, records)`` after every step; returning False stops.
 
     Returns:
         The loss of every step.
     """
-    losses = []
+    losses, drawn = [], batch // 2 if paired else batch
     for step in range(steps):
-        picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(batch)]
+        picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn)]
         contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
-        pairs = [bank.sample(generator) for _ in range(batch)]
-        settings = [sample_setting(generator) for _ in range(batch)]
+        pairs = [bank.sample(generator) for _ in range(drawn)]
+        settings = [sample_setting(generator) for _ in range(drawn)]
+        if paired:
+            contents, pairs = torch.cat([contents, contents]), pairs + pairs
+            settings = settings + [boosted(setting, generator) for setting in settings]
         loss, records = batch_loss(
             model, extractor, contents, [s for s, _ in pairs], torch.cat([e for _, e in pairs]), settings
         )
