@@ -99,7 +99,10 @@ def rewrite(store: dict, check: bool = False) -> list[str]:
             if seconds is None:
                 missing.append(f"{path.name}: {match['key']}")
                 return match[0]
-            return f"<!--time:{match['key']}-->{say(seconds)}<!--/time-->"
+            text = say(seconds)
+            if match["text"][:1].isupper():  # the marker starts a sentence
+                text = text[0].upper() + text[1:]
+            return f"<!--time:{match['key']}-->{text}<!--/time-->"
 
         for cell in notebook.cells:
             if cell.cell_type != "markdown":
