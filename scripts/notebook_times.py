@@ -52,11 +52,13 @@ def execute(path: Path, fast: bool, keep: Path | None = None) -> dict[str, float
     )
     os.environ.update(env)
     began = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    finally:  # a failed run is kept too, with its outputs up to the failing cell
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, keep / path.name)
     times = {"notebook": round(time.perf_counter() - began, 1)}
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, keep / path.name)
     for cell in notebook.cells:
         stamps = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type != "code" or "iopub.status.busy" not in stamps:
@@ -138,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             times = execute(path, args.fast, args.keep)
             store.setdefault(mode, {})[path.stem] = times
             print(f"{path.name}: {times['notebook']:.0f} s ({mode} mode)", flush=True)
-        store.setdefault("machine", {})[mode] = {
-            "threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(),
-            "date": datetime.date.today().isoformat(),
-        }
-        STORE.parent.mkdir(parents=True, exist_ok=True)
-        STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
+            store.setdefault("machine", {})[mode] = {
+                "threads": torch.get_num_threads(),
+                "cpus": os.cpu_count(),
+                "date": datetime.date.today().isoformat(),
+            }
+            STORE.parent.mkdir(parents=True, exist_ok=True)  # after each notebook: a later failure keeps these
+            STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
     missing = rewrite(store, check=args.check)
     for item in missing:
         print(f"no measured time for {item}")
