@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pastiche import pastiche as peer  # noqa: E402
-from time_to_quality import PeakMemory, machine  # noqa: E402
+from time_to_quality import PeakMemory, _steps_per_size, machine  # noqa: E402
 
 import helpers  # noqa: E402
 
@@ -205,14 +205,6 @@ def compare(content_path: Path, style_path: Path, size: int, peer_steps: int, st
           f"({report['step_speedup']:.2f}x)", flush=True)  # fmt: skip
     report["speedup"] = report["reached"]["saved"] and report["reached"]["saved"]["speedup"]
     return report
-
-
-def _steps_per_size(history: list[dict]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for record in history:
-        key = "x".join(map(str, record["size"]))
-        counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 def main(argv: list[str] | None = None) -> dict:

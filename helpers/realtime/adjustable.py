@@ -22,7 +22,7 @@ from ..errors import WeightsUnavailableError
 from ..options import DEFAULT_STYLE_LAYERS, layer_weights
 from .api import load_transformer, style_embedding
 from .transformer import EMBEDDING_SIZE
-from .validation import check_embedding, check_finite, check_image, check_partner
+from .validation import check_embedding, check_finite, check_image, check_partner, check_style_source
 
 __all__ = [
     "CHECKPOINT",
@@ -197,10 +197,7 @@ def adjustable_stylize(
     Built in notebooks/07_adjustable_style_transfer.ipynb.
     """
     check_image(content_image, "content_image")
-    if (style_image is None) == (embedding is None):
-        raise ValueError(
-            f"give exactly one of style_image and embedding (got {'both' if embedding is not None else 'neither'})"
-        )
+    check_style_source(style_image, embedding)
     if embedding is None:
         check_image(style_image, "style_image")
         check_partner(style_image, content_image, "style_image")

@@ -16,7 +16,14 @@ from .multistyle import NUM_STYLES, MultiStyleNetwork, multistyle_state_dict
 from .predictor import StylePredictor, predictor_state_dict
 from .preprocess import style_input
 from .transformer import StyleTransformer, transformer_state_dict
-from .validation import check_embedding, check_finite, check_image, check_partner, check_strength
+from .validation import (
+    check_embedding,
+    check_finite,
+    check_image,
+    check_partner,
+    check_strength,
+    check_style_source,
+)
 
 __all__ = [
     "fast_stylize",
@@ -117,10 +124,7 @@ def fast_stylize(
     Built in notebooks/06_realtime_style_transfer.ipynb.
     """
     check_image(content_image, "content_image")
-    if (style_image is None) == (embedding is None):
-        raise ValueError(
-            f"give exactly one of style_image and embedding (got {'both' if embedding is not None else 'neither'})"
-        )
+    check_style_source(style_image, embedding)
     strength = check_strength(strength)
     if embedding is None:
         check_image(style_image, "style_image")

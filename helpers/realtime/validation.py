@@ -27,6 +27,14 @@ def check_image(image: Tensor, name: str) -> None:
         )
 
 
+def check_style_source(style_image: Tensor | None, embedding: Tensor | None) -> None:
+    """Exactly one of a painting and an embedding must be given."""
+    if (style_image is None) == (embedding is None):
+        raise ValueError(
+            f"give exactly one of style_image and embedding (got {'both' if embedding is not None else 'neither'})"
+        )
+
+
 def check_partner(tensor: Tensor, content_image: Tensor, name: str) -> None:
     """Raise unless ``tensor`` is on the content image's device with a batch of 1 or the content's."""
     if tensor.device != content_image.device:
