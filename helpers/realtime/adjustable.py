@@ -20,9 +20,9 @@ from torch import Tensor, nn
 
 from ..errors import WeightsUnavailableError
 from ..options import DEFAULT_STYLE_LAYERS, layer_weights
-from .api import load_transformer, style_embedding
+from .api import checked_embedding, load_transformer
 from .transformer import EMBEDDING_SIZE
-from .validation import check_embedding, check_finite, check_image, check_partner, check_style_source
+from .validation import check_finite, check_image, check_style_source
 
 __all__ = [
     "CHECKPOINT",
@@ -198,12 +198,7 @@ def adjustable_stylize(
     """
     check_image(content_image, "content_image")
     check_style_source(style_image, embedding)
-    if embedding is None:
-        check_image(style_image, "style_image")
-        check_partner(style_image, content_image, "style_image")
-        embedding = style_embedding(style_image)
-    else:
-        check_embedding(embedding, content_image)
+    embedding = checked_embedding(content_image, style_image, embedding)
     adjusted = adjustable_embedding(
         embedding, style_layers=style_layers, content_weight=content_weight, style_weight=style_weight
     )

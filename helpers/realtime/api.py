@@ -101,6 +101,19 @@ def style_embedding(style_image: Tensor) -> Tensor:
     return check_finite(embedding.clone(), "the style predictor")
 
 
+def checked_embedding(content_image: Tensor, style_image: Tensor | None, embedding: Tensor | None) -> Tensor:
+    """The style embedding to paint ``content_image`` with: ``embedding`` checked against it, or the painting's.
+
+    Exactly one of ``style_image`` and ``embedding`` is given (``validation.check_style_source``).
+    """
+    if embedding is None:
+        check_image(style_image, "style_image")
+        check_partner(style_image, content_image, "style_image")
+        return style_embedding(style_image)
+    check_embedding(embedding, content_image)
+    return embedding
+
+
 def fast_stylize(
     content_image: Tensor,
     style_image: Tensor | None = None,
@@ -126,12 +139,7 @@ def fast_stylize(
     check_image(content_image, "content_image")
     check_style_source(style_image, embedding)
     strength = check_strength(strength)
-    if embedding is None:
-        check_image(style_image, "style_image")
-        check_partner(style_image, content_image, "style_image")
-        embedding = style_embedding(style_image)
-    else:
-        check_embedding(embedding, content_image)
+    embedding = checked_embedding(content_image, style_image, embedding)
     if strength < 1:
         embedding = strength * embedding + (1 - strength) * style_embedding(content_image)
     transformer = load_transformer(content_image.device)
