@@ -18,6 +18,7 @@ import copy
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import platform
 import sys
@@ -152,9 +153,16 @@ def build(design: str) -> nn.Module:
     return NormOffsets(train_transformer=design == "paper")
 
 
-def optimizer_for(model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    groups = [{"params": [p for n, p in model.named_parameters() if not n.startswith("transformer.")], "lr": lr}]
-    tuned = [p for n, p in model.named_parameters() if n.startswith("transformer.")]
+def optimizer_for(model: nn.Module, lr: float, direct_lr_scale: float = 1.0) -> torch.optim.Optimizer:
+    """Adam; the transformer (``--design paper``) at a tenth of ``lr``, the conditioner's direct path D at
+    ``direct_lr_scale`` times it (its own group only when that is not 1)."""
+    named = list(model.named_parameters())
+    direct = [p for n, p in named if ".direct." in n] if direct_lr_scale != 1 else []
+    tuned = [p for n, p in named if n.startswith("transformer.")]
+    rest = [p for n, p in named if not n.startswith("transformer.") and not any(p is q for q in direct)]
+    groups = [{"params": rest, "lr": lr}]
+    if direct:
+        groups.append({"params": direct, "lr": lr * direct_lr_scale})
     if tuned:
         groups.append({"params": tuned, "lr": lr / 10})
     return torch.optim.Adam(groups)
@@ -163,7 +171,8 @@ def optimizer_for(model: nn.Module, lr: float) -> torch.optim.Optimizer:
 class HeldOut:
     """The held-out pairs at the training size with fixed settings, their objectives and ``fast_stylize``'s totals,
     made once; calling it scores a model: the mean total relative to ``fast_stylize``'s (1 = no better), and how
-    many of the 10 (pair, layer) tests see a layer's term fall when its weight goes from 0.1 to 10."""
+    many of the 10 (pair, layer) tests see a layer's term fall when its weight goes from 0.1 to 10, each test's
+    ratio of the two terms and their geometric mean (1 = the slider does nothing)."""
 
     def __init__(self, size: int, count: int = 6) -> None:
         data, vgg = helpers.data_dir(), helpers.cached_vgg19()
@@ -194,15 +203,22 @@ class HeldOut:
                 float(objective(model(photo, embedding, setting.features()))[0]) / reference
                 for photo, embedding, setting, objective, reference in self.cases
             ]
-            falls = 0
+            ratios = []
             for photo, embedding, i, pair, objectives in self.layer_cases if layers else []:
                 terms = [
                     float(o(model(photo, embedding, s.features()))[1]["style_layers"][i])
                     for s, o in zip(pair, objectives)
                 ]
-                falls += terms[1] < terms[0]
+                ratios.append(terms[1] / terms[0])
         score = {"held_out_relative": sum(relative) / len(relative)}
-        return score | ({"layers_that_fall": falls, "layer_tests": len(self.layer_cases)} if layers else {})
+        if not layers:
+            return score
+        return score | {
+            "layers_that_fall": sum(r < 1 for r in ratios),
+            "layer_tests": len(ratios),
+            "layer_ratio_geomean": round(math.exp(sum(map(math.log, ratios)) / len(ratios)), 4),
+            "layer_ratios": [round(r, 4) for r in ratios],
+        }
 
 
 def loss_curve(history: list[float], validation: list[list[float]], path: Path, title: str) -> None:
@@ -253,7 +269,7 @@ def ship(
             "tv_weight": adjustable.TV_WEIGHT,
         },
         "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
-        "settings": {k: v for k, v in vars(args).items() if k not in ("skimage_wheel", "work_dir")},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("skimage_wheel", "work_dir", "stop_after")},
         "steps": len(history),
         "wall_seconds": round(seconds, 1),
         "machine": platform.processor() or platform.machine(),
@@ -283,19 +299,26 @@ def _cpu_model() -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--design", choices=["embedding", "norms", "paper"], default="embedding")
-    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--steps", type=int, default=1600)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--size", type=int, default=128, help="side of the square training crops, pixels")
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam's first learning rate (a cosine to 1/20 of it)")
+    parser.add_argument("--direct-lr-scale", type=float, default=10.0, help="the direct path D's learning rate / --lr")
     parser.add_argument("--crops", type=int, default=8, help="crops per training painting")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-every", type=int, default=50)
-    parser.add_argument("--validate-every", type=int, default=50, help="steps between held-out scores")
+    parser.add_argument("--validate-every", type=int, default=150, help="steps between held-out scores")
     parser.add_argument(
-        "--paired", action="store_true", help="half of each batch repeats the other half, one layer boosted"
+        "--paired",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="half of each batch repeats the other half, one layer boosted (--no-paired: every image drawn anew)",
     )
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--stop-after", type=int, help="stop once this many steps are done, as an interruption would (resume later)"
+    )
     parser.add_argument("--no-ship", action="store_true", help="a trial: do not write helpers/realtime/models/")
     parser.add_argument("--no-extra-photos", action="store_true")
     parser.add_argument("--skimage-wheel", type=Path)
@@ -311,7 +334,8 @@ def main(argv: list[str] | None = None) -> dict:
     bank = adjustable_train.PaintingBank(paintings, args.size, args.crops, generator)
     torch.manual_seed(args.seed)  # the first load of the bundled networks draws from the global stream: reseed
     model = build(args.design)
-    optimizer = optimizer_for(model, args.lr)
+    optimizer = optimizer_for(model, args.lr, args.direct_lr_scale)
+    base_lrs = [group["lr"] for group in optimizer.param_groups]  # before a resumed state sets the step's lr
     vgg = helpers.cached_vgg19()
     held_out = HeldOut(args.size)
     history, validation, seconds = [], [[0, held_out(model, layers=False)["held_out_relative"]]], 0.0
@@ -341,9 +365,17 @@ def main(argv: list[str] | None = None) -> dict:
     began = time.perf_counter()
     seconds_before = seconds
 
-    def on_step(step: int, loss: float, records: list[dict]) -> None:
+    def set_lr() -> None:  # cosine from --lr down to a twentieth of it, a function of the step: resumes exactly
+        fraction = min(len(history) / max(1, args.steps - 1), 1.0)
+        for group, base in zip(optimizer.param_groups, base_lrs):
+            group["lr"] = base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+    set_lr()
+
+    def on_step(step: int, loss: float, records: list[dict]) -> bool:
         nonlocal seconds
         history.append(loss)
+        set_lr()
         seconds = seconds_before + time.perf_counter() - began
         bar.update(1)
         bar.set_postfix_str(f"loss {loss:.4f}")
@@ -353,6 +385,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
         if len(history) % args.checkpoint_every == 0:
             save()
+        return not (args.stop_after and len(history) >= args.stop_after)
 
     adjustable_train.train_steps(
         model,

@@ -143,8 +143,11 @@ def test_the_sliders_move_their_terms_on_a_held_out_pair():
         )
         return score(pair, image, setting)
 
-    low, high = Setting(0.1, EQUAL | {"relu2_1": 0.1}), Setting(0.1, EQUAL | {"relu2_1": 10.0})
-    assert terms(high)["style_layers"]["relu2_1"] < 0.995 * terms(low)["style_layers"]["relu2_1"]  # 0.985 measured
+    measured = {"relu1_1": 0.889, "relu2_1": 0.971, "relu3_1": 0.970, "relu5_1": 0.962}  # relu4_1: 1.003 (rises)
+    for layer, ratio in measured.items():
+        low, high = Setting(0.1, EQUAL | {layer: 0.1}), Setting(0.1, EQUAL | {layer: 10.0})
+        falls = terms(high)["style_layers"][layer] / terms(low)["style_layers"][layer]
+        assert falls == pytest.approx(ratio, abs=0.005) and falls < 0.99, layer
     strong, soft = terms(Setting(0.01, EQUAL)), terms(Setting(10.0, EQUAL))
     assert soft["content"] < 0.9 * strong["content"] and soft["style"] > strong["style"]  # 0.85 measured
 

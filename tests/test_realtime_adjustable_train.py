@@ -7,8 +7,27 @@ import pytest
 import torch
 
 import helpers
-from helpers.realtime.adjustable import LAYER_WEIGHT_RANGE, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHT
-from helpers.realtime.adjustable_train import Setting, boosted, random_crop, sample_setting, setting_objective
+from helpers.realtime.adjustable import (
+    LAYER_WEIGHT_RANGE,
+    RATIO_RANGE,
+    STYLE_LAYERS,
+    TV_WEIGHT,
+    WeightConditioner,
+)
+from helpers.realtime.adjustable_train import (
+    TERMS,
+    AdjustableModel,
+    PaintingBank,
+    Setting,
+    batch_loss,
+    boosted,
+    content_targets,
+    fit_one_pair,
+    layer_terms,
+    random_crop,
+    sample_setting,
+    setting_objective,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +79,8 @@ def test_a_resumed_run_ends_with_the_numbers_of_an_unbroken_one(tmp_path):
         "--steps",
         "4",
         "--batch",
-        "1",
+        "2",
+        "--paired",
         "--size",
         "48",
         "--crops",
@@ -71,11 +91,12 @@ def test_a_resumed_run_ends_with_the_numbers_of_an_unbroken_one(tmp_path):
         "--no-extra-photos",
     ]
     whole = train_adjustable.main(common + ["--work-dir", str(tmp_path / "whole")])
-    train_adjustable.main(common[:1] + ["2"] + common[2:] + ["--work-dir", str(tmp_path / "broken")])
+    train_adjustable.main(common + ["--stop-after", "2", "--work-dir", str(tmp_path / "broken")])
     resumed = train_adjustable.main(common + ["--resume", "--work-dir", str(tmp_path / "broken")])
     history = torch.load(tmp_path / "whole" / "embedding" / "state.pt", weights_only=False)["history"]
     again = torch.load(tmp_path / "broken" / "embedding" / "state.pt", weights_only=False)["history"]
     assert len(history) == 4 and again == history  # the first run in a process started from another model once
+    # the learning rate follows the cosine over all 4 steps in both runs (it would differ with --steps 2 first)
     assert resumed["held_out_relative"] == whole["held_out_relative"]
     assert json.loads((tmp_path / "whole" / "embedding" / "result.json").read_text())["steps"] == 4
 
@@ -90,3 +111,68 @@ def test_a_boosted_setting_differs_from_its_twin_in_one_layer_only():
         name = changed[0]
         before, after = setting.style_layers[name], twin.style_layers[name]
         assert after == pytest.approx(100 * before) if before > 0 else after > 0
+
+
+def test_the_batched_terms_give_the_objective_s_total_and_parts_for_every_image(data_dir):
+    vgg = helpers.cached_vgg19()
+    generator = torch.Generator().manual_seed(0)
+    photo = helpers.load_image(data_dir / "chelsea.png", max_size=120)
+    paintings = {
+        "starry_night.jpg": helpers.load_image(data_dir / "starry_night.jpg", max_size=120),
+        "great_wave.jpg": helpers.load_image(data_dir / "great_wave.jpg", max_size=120),
+    }
+    bank = PaintingBank(paintings, 48, 2, generator)
+    contents = torch.cat([random_crop(photo, 48, generator) for _ in range(3)])
+    crops = [0, 3, 1]
+    targets = content_targets(vgg, contents, [bank.grams(vgg)[k] for k in crops])
+    images = torch.rand(3, 3, 48, 48, generator=generator)
+    terms = layer_terms(vgg, images, targets)
+    settings = [Setting(0.3, {"relu1_1": 2.0, "relu2_1": 0.5, "relu3_1": 0.0, "relu4_1": 1.0, "relu5_1": 1.0})]
+    settings += [sample_setting(generator) for _ in range(2)]
+    for i, (k, setting) in enumerate(zip(crops, settings)):
+        objective = setting_objective(vgg, contents[i : i + 1], bank.images[k], setting)
+        total, parts = objective(images[i : i + 1])
+        assert float((terms[i] * setting.term_weights()).sum()) == pytest.approx(float(total), rel=1e-5)
+        assert float(terms[i, 0]) == pytest.approx(float(parts["content"]), rel=1e-5)
+        assert float(terms[i, -1]) == pytest.approx(float(parts["tv"]), rel=1e-5)
+        columns = [1 + STYLE_LAYERS.index(name) for name in objective.style_targets]
+        torch.testing.assert_close(terms[i, columns], parts["style_layers"], rtol=1e-5, atol=0)
+    assert TERMS == ("content", *STYLE_LAYERS, "tv")
+
+
+def test_a_paired_batch_scores_fast_stylize_s_pictures_once_with_the_same_loss(data_dir):
+    vgg = helpers.cached_vgg19()
+    generator = torch.Generator().manual_seed(2)
+    photo = helpers.load_image(data_dir / "chelsea.png", max_size=96)
+    bank = PaintingBank(
+        {"starry_night.jpg": helpers.load_image(data_dir / "starry_night.jpg", max_size=96)}, 48, 2, generator
+    )
+    contents = torch.cat([random_crop(photo, 48, generator) for _ in range(2)])
+    targets = content_targets(vgg, contents, [bank.grams(vgg)[k] for k in (0, 1)])
+    embeddings = torch.cat(bank.embeddings)
+    settings = [sample_setting(generator) for _ in range(2)]
+    settings += [boosted(s, generator) for s in settings]
+    model = AdjustableModel(WeightConditioner())
+    both = (torch.cat([contents] * 2), targets.repeat(2), torch.cat([embeddings] * 2), settings)
+    with torch.no_grad():
+        once, records = batch_loss(model, vgg, *both[:1], both[1], both[2], both[3], repeats=2)
+        plain, _ = batch_loss(model, vgg, *both[:1], both[1], both[2], both[3])
+    assert float(once) == pytest.approx(float(plain), rel=1e-5)
+    assert [r["relative"] for r in records] == pytest.approx([1.0] * 4, rel=1e-5)  # untrained: fast_stylize itself
+
+
+def test_the_one_pair_fit_records_every_layer_and_leaves_a_frozen_direct_path_at_zero(data_dir):
+    content = helpers.load_image(data_dir / "grace_hopper.jpg", max_size=48)
+    style = helpers.load_image(data_dir / "the_scream.jpg", max_size=48)
+    embedding = helpers.realtime.style_embedding(style)
+    equal = {name: 1.0 for name in STYLE_LAYERS}
+    settings = [Setting(0.1, equal | {"relu1_1": w}) for w in (0.1, 10.0)] + [Setting(0.1, {"relu1_1": 1.0})]
+    torch.manual_seed(0)
+    conditioner = WeightConditioner()
+    conditioner.direct.requires_grad_(False)
+    record = fit_one_pair(conditioner, helpers.cached_vgg19(), content, style, embedding, settings, steps=3, lr=1e-2)
+    assert len(record) == 3 and all(len(step) == 15 for step in record)
+    assert record[0][:5] == pytest.approx(record[0][5:10], rel=1e-6)  # untrained: one picture for every setting
+    assert all(math.isnan(v) for v in record[0][11:15]) and not math.isnan(record[0][10])
+    assert record[2][0] != record[0][0]  # the MLP moved
+    assert float(conditioner.direct.weight.abs().sum()) == 0

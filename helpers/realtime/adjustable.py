@@ -86,16 +86,19 @@ def weight_features(
 
 
 class WeightConditioner(nn.Module):
-    """A small MLP that moves a style embedding according to the loss weights: e' = e + A(e, u).
+    """A small network that moves a style embedding according to the loss weights: e' = e + D u + A(e, u).
 
     Args:
-        hidden: width of the two hidden layers.
+        hidden: width of the MLP's two hidden layers.
         embedding_size: length of the style embedding (100).
         num_weights: length of ``weight_features`` (6).
 
-    The last layer starts at zero, so an untrained conditioner returns the embedding unchanged (the output of
-    ``fast_stylize``). Call it as ``conditioner(embedding, features)`` with (B or 1, 100) and (B or 1, 6).
-    Built in notebooks/07_adjustable_style_transfer.ipynb.
+    D u (``direct``, one linear map of the six weight features) is the move that every painting shares: the
+    gradient reaches it without passing through the MLP. Fitted to one photo and painting, the MLP alone learns
+    one move for every setting, and D is what tells the settings apart (notebook 07, section 3.1). A(e, u), the
+    MLP, adds what depends on the painting. Both last layers start at zero, so an untrained conditioner returns the
+    embedding unchanged (the output of ``fast_stylize``). Call it as ``conditioner(embedding, features)`` with
+    (B or 1, 100) and (B or 1, 6). Built in notebooks/07_adjustable_style_transfer.ipynb.
     """
 
     def __init__(self, hidden: int = 128, embedding_size: int = EMBEDDING_SIZE, num_weights: int = NUM_WEIGHTS) -> None:
@@ -107,14 +110,17 @@ class WeightConditioner(nn.Module):
             nn.SiLU(),
             nn.Linear(hidden, embedding_size),
         )
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        self.direct = nn.Linear(num_weights, embedding_size)
+        for layer in (self.net[-1], self.direct):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, embedding: Tensor, features: Tensor) -> Tensor:
         """(B, 100) embedding and (B, 6) weight features (either may have a batch of 1) -> (B, 100)."""
         batch = max(embedding.shape[0], features.shape[0])
-        inputs = torch.cat([embedding.expand(batch, -1), features.expand(batch, -1)], dim=1)
-        return embedding + self.net(inputs)
+        features = features.expand(batch, -1)
+        inputs = torch.cat([embedding.expand(batch, -1), features], dim=1)
+        return embedding + self.direct(features) + self.net(inputs)
 
 
 def _sha256(path: Path) -> str:

@@ -7,6 +7,10 @@ balanced units divided by the total that ``fast_stylize``'s picture of the same 
 scores: a constant per image, so it changes no setting's best picture, but every setting then counts about the
 same, and 1 means "no better than the network of notebook 06". ``scripts/train_adjustable.py`` runs
 ``train_steps`` with checkpoints.
+
+Training scores a whole batch with one pass of VGG19 (``layer_terms``): every term of ``StyleObjective`` in balanced
+units for each image against its own photo and painting, the paintings' Gram matrices made once per crop. The
+weighted total is the objective's (``tests/test_realtime_adjustable_train.py`` checks the two agree).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..images import resize_image
+from ..losses import gram_matrix
 from ..objective import StyleObjective
-from ..options import StyleOptions
-from ..vgg import VGGFeatures
+from ..options import DEFAULT_CONTENT_LAYERS, StyleOptions
+from ..vgg import TORCHVISION_INDEX, VGGFeatures
 from .adjustable import LAYER_WEIGHT_RANGE, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHT, WeightConditioner, weight_features
 from .api import load_transformer, style_embedding
 
@@ -30,13 +35,22 @@ __all__ = [
     "AdjustableModel",
     "PaintingBank",
     "Setting",
+    "TERMS",
     "batch_loss",
     "boosted",
+    "content_targets",
+    "fit_one_pair",
+    "layer_terms",
     "random_crop",
     "sample_setting",
     "setting_objective",
     "train_steps",
 ]
+
+
+TERMS: tuple[str, ...] = ("content", *STYLE_LAYERS, "tv")
+"""The columns of ``layer_terms``: the content term, each style layer's own term, the smoothness term."""
+CONTENT_LAYERS = dict(DEFAULT_CONTENT_LAYERS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,13 @@ class Setting:
     def features(self) -> Tensor:
         """The (1, 6) input of the conditioner for this setting."""
         return weight_features(self.ratio, 1.0, self.style_layers)
+
+    def term_weights(self) -> Tensor:
+        """float32 (7,): what each column of ``layer_terms`` is multiplied by in this setting's total (β = 1):
+        α/β, each layer's share w_l / Σ w, and ``TV_WEIGHT``."""
+        total = sum(self.style_layers.values())
+        shares = [self.style_layers.get(name, 0.0) / total for name in STYLE_LAYERS]
+        return torch.tensor([self.ratio, *shares, TV_WEIGHT], dtype=torch.float32)
 
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
@@ -122,13 +143,33 @@ class PaintingBank:
                 embedding = style_embedding(crop.contiguous())
                 self.embeddings.append(embedding.clone())  # a normal tensor: inference tensors cannot join a graph
 
+        self._grams: dict[int, list[dict[str, Tensor]]] = {}
+
     def __len__(self) -> int:
         return len(self.images)
 
     def sample(self, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """One (style image, embedding) pair drawn uniformly."""
-        index = int(torch.randint(len(self), (), generator=generator))
-        return self.images[index], self.embeddings[index]
+        return self.images[(index := self.sample_index(generator))], self.embeddings[index]
+
+    def sample_index(self, generator: torch.Generator) -> int:
+        """The index of one crop, drawn uniformly (the same draw as ``sample``)."""
+        return int(torch.randint(len(self), (), generator=generator))
+
+    def grams(self, extractor: VGGFeatures) -> list[dict[str, Tensor]]:
+        """Each crop's Gram matrices at the five style layers, (C, C) float32, made once per extractor."""
+        key = id(extractor)
+        if key not in self._grams:
+            device = extractor.mean.device
+            with torch.no_grad():
+                self._grams[key] = [
+                    {
+                        name: gram_matrix(features.float())[0]
+                        for name, features in extractor(image.to(device), list(STYLE_LAYERS)).items()
+                    }
+                    for image in self.images
+                ]
+        return self._grams[key]
 
 
 class AdjustableModel(nn.Module):
@@ -161,49 +202,132 @@ def setting_objective(
     return StyleObjective(extractor, content_image, [style_image], options)
 
 
+def _per_image_mean(x: Tensor) -> Tensor:
+    return x.flatten(1).mean(dim=1)
+
+
+def _per_image_tv(images: Tensor) -> Tensor:
+    down = images[:, :, 1:, :] - images[:, :, :-1, :]
+    across = images[:, :, :, 1:] - images[:, :, :, :-1]
+    return _per_image_mean(down**2) + _per_image_mean(across**2)
+
+
+@dataclass
+class Targets:
+    """What ``layer_terms`` scores a batch against: row i belongs to image i.
+
+    content: layer -> (B, C, H, W) features of each photo; grams: layer -> (B, C, C) Gram matrices of each painting;
+    tv: (B,) each photo's roughness (the smoothness term's unit).
+    """
+
+    content: dict[str, Tensor]
+    grams: dict[str, Tensor]
+    tv: Tensor
+
+    def repeat(self, times: int) -> Targets:
+        """The batch repeated ``times`` times (the paired batches' second half)."""
+        return Targets(
+            {n: t.repeat(times, 1, 1, 1) for n, t in self.content.items()},
+            {n: t.repeat(times, 1, 1) for n, t in self.grams.items()},
+            self.tv.repeat(times),
+        )
+
+
+def content_targets(extractor: VGGFeatures, contents: Tensor, grams: Sequence[Mapping[str, Tensor]]) -> Targets:
+    """``Targets`` for (B, 3, S, S) photos and one painting's Gram matrices per photo."""
+    with torch.no_grad():
+        features = extractor(contents, list(CONTENT_LAYERS))
+    return Targets(
+        {name: value.float() for name, value in features.items()},
+        {name: torch.stack([g[name] for g in grams]) for name in STYLE_LAYERS},
+        _per_image_tv(contents.float()),
+    )
+
+
+def layer_terms(extractor: VGGFeatures, images: Tensor, targets: Targets) -> Tensor:
+    """Every term of ``StyleObjective`` in balanced units, for each image of a batch against its own targets.
+
+    Args:
+        extractor: the VGG19 of the objective.
+        images: (B, 3, S, S) in [0, 1]; row i is scored against row i of ``targets``.
+        targets: from ``content_targets``.
+
+    Returns:
+        float32 (B, 7), columns ``TERMS``: mean((F - P)²)/mean(P²) at the content layer, mean((G_l - A_l)²)/mean(A_l²)
+        for each style layer, tv(x)/tv(photo). ``terms @ setting.term_weights()`` is the objective's total.
+    """
+    features = extractor(images, sorted({*CONTENT_LAYERS, *STYLE_LAYERS}, key=TORCHVISION_INDEX.__getitem__))
+    total_weight = sum(CONTENT_LAYERS.values())
+    content = sum(
+        weight
+        / total_weight
+        * _per_image_mean((features[name].float() - targets.content[name]) ** 2)
+        / _per_image_mean(targets.content[name] ** 2)
+        for name, weight in CONTENT_LAYERS.items()
+    )
+    style = [
+        _per_image_mean((gram_matrix(features[name].float()) - targets.grams[name]) ** 2)
+        / _per_image_mean(targets.grams[name] ** 2)
+        for name in STYLE_LAYERS
+    ]
+    tv = _per_image_tv(images.float()) / targets.tv.clamp_min(torch.finfo(torch.float32).tiny)
+    return torch.stack([content, *style, tv], dim=1)
+
+
 def batch_loss(
     model: nn.Module,
     extractor: VGGFeatures,
     contents: Tensor,
-    styles: Sequence[Tensor],
+    targets: Targets,
     embeddings: Tensor,
     settings: Sequence[Setting],
+    repeats: int = 1,
 ) -> tuple[Tensor, list[dict]]:
     """Mean over the batch of each image's objective total relative to ``fast_stylize``'s, and each image's parts.
 
     Args:
         model: ``model(contents, embeddings, features)`` -> images.
         extractor: the VGG19 the objective scores with.
-        contents: (B, 3, S, S) photos; styles: B (1, 3, h, w) paintings; embeddings: (B, 100).
+        contents: (B, 3, S, S) photos; targets: their ``Targets`` (the paintings' Gram matrices included);
+        embeddings: (B, 100) the paintings' embeddings.
         settings: B loss-weight settings.
+        repeats: the batch is its first B / repeats rows of photos, targets and embeddings repeated (only the
+            settings differ), so ``fast_stylize``'s pictures are made and scored once for those rows.
 
     Returns:
         The mean relative loss (a scalar with a graph back to the model) and one record per image.
     """
-    features = torch.cat([s.features() for s in settings]).to(contents.device)
+    device = contents.device
+    features = torch.cat([s.features() for s in settings]).to(device)
+    weights = torch.stack([s.term_weights() for s in settings]).to(device)
     images = model(contents, embeddings, features).contiguous()
+    unique = contents.shape[0] // repeats
     with torch.no_grad():
-        references = load_transformer(contents.device)(
-            contents.contiguous(memory_format=torch.channels_last), embeddings
-        ).contiguous()
-    losses, records = [], []
+        first = contents[:unique].contiguous(memory_format=torch.channels_last)
+        references = load_transformer(device)(first, embeddings[:unique]).contiguous()
+        first_targets = Targets(
+            {n: t[:unique] for n, t in targets.content.items()},
+            {n: t[:unique] for n, t in targets.grams.items()},
+            targets.tv[:unique],
+        )
+        reference_terms = layer_terms(extractor, references, first_targets).repeat(repeats, 1)
+        reference_totals = (reference_terms * weights).sum(dim=1)
+    terms = layer_terms(extractor, images, targets)
+    relative = (terms * weights).sum(dim=1) / reference_totals
+    records = []
     for i, setting in enumerate(settings):
-        objective = setting_objective(extractor, contents[i : i + 1], styles[i], setting)
-        total, parts = objective(images[i : i + 1])
-        with torch.no_grad():
-            reference = objective(references[i : i + 1])[0]
-        losses.append(total / reference)
+        shares = weights[i, 1:-1]
         records.append(
             {
-                "relative": float(losses[-1].detach()),
-                "total": float(total.detach()),
-                "content": float(parts["content"]),
-                "style": float(parts["style"]),
-                "style_layers": parts["style_layers"].tolist(),
+                "relative": float(relative[i].detach()),
+                "total": float((terms[i] * weights[i]).sum().detach()),
+                "content": float(terms[i, 0].detach()),
+                "style": float((terms[i, 1:-1] * shares).sum().detach()),
+                "style_layers": terms[i, 1:-1].detach().tolist(),
                 "ratio": setting.ratio,
             }
         )
-    return torch.stack(losses).mean(), records
+    return relative.mean(), records
 
 
 def train_steps(
@@ -235,18 +359,25 @@ def train_steps(
     Returns:
         The loss of every step.
     """
+    if batch < 1 or (paired and batch % 2):
+        raise ValueError(f"batch must be {'an even number >= 2' if paired else '>= 1'} here, got {batch}")
     losses, drawn = [], batch // 2 if paired else batch
+    grams = bank.grams(extractor)
     for step in range(steps):
         picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn)]
         contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
-        pairs = [bank.sample(generator) for _ in range(drawn)]
+        crops = [bank.sample_index(generator) for _ in range(drawn)]
         settings = [sample_setting(generator) for _ in range(drawn)]
+        targets = content_targets(extractor, contents, [grams[k] for k in crops])
+        embeddings = torch.cat([bank.embeddings[k] for k in crops])
         if paired:
-            contents, pairs = torch.cat([contents, contents]), pairs + pairs
+            contents, embeddings, targets = (
+                torch.cat([contents, contents]),
+                torch.cat([embeddings] * 2),
+                targets.repeat(2),
+            )
             settings = settings + [boosted(setting, generator) for setting in settings]
-        loss, records = batch_loss(
-            model, extractor, contents, [s for s, _ in pairs], torch.cat([e for _, e in pairs]), settings
-        )
+        loss, records = batch_loss(model, extractor, contents, targets, embeddings, settings, 2 if paired else 1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -255,3 +386,57 @@ def train_steps(
         if callback is not None and callback(step, losses[-1], records) is False:
             break
     return losses
+
+
+def fit_one_pair(
+    conditioner: WeightConditioner,
+    extractor: VGGFeatures,
+    content_image: Tensor,
+    style_image: Tensor,
+    embedding: Tensor,
+    settings: Sequence[Setting],
+    *,
+    steps: int,
+    lr: float = 3e-3,
+) -> list[list[float]]:
+    """Train ``conditioner`` on one photo and one painting under several settings at once, with Adam.
+
+    A diagnosis rather than training: can the conditioner give different settings different pictures at all?
+    The loss of a step is the mean over ``settings`` of each total relative to ``fast_stylize``'s; only the
+    conditioner's parameters that require a gradient are trained (freeze ``conditioner.direct`` to try the
+    MLP alone).
+
+    Args:
+        conditioner: trained in place.
+        extractor: the VGG19 of the objective.
+        content_image, style_image: (1, 3, H, W) in [0, 1]; embedding: the painting's (1, 100).
+        settings: the settings trained on together.
+        steps, lr: Adam steps and learning rate.
+
+    Returns:
+        For every step, the style-layer terms (relu1_1 ... relu5_1) of the pictures that step was taken from, one
+        flat list per step: ``record[step][5 * k + l]`` is layer l under setting k (nan for a layer not in it).
+    """
+    transformer = load_transformer(content_image.device)
+    objectives = [setting_objective(extractor, content_image, style_image, s) for s in settings]
+    features = torch.cat([s.features() for s in settings]).to(content_image.device)
+    with torch.no_grad():
+        reference = transformer(content_image, embedding).contiguous()
+        references = [float(objective(reference)[0]) for objective in objectives]
+    trained = [p for p in conditioner.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trained, lr=lr)
+    batch = content_image.expand(len(settings), -1, -1, -1).contiguous(memory_format=torch.channels_last)
+    record = []
+    for _ in range(steps):
+        images = transformer(batch, conditioner(embedding, features)).contiguous()
+        losses, terms = [], []
+        for k, objective in enumerate(objectives):
+            total, parts = objective(images[k : k + 1])
+            losses.append(total / references[k])
+            own = dict(zip(objective.style_targets, parts["style_layers"].tolist()))
+            terms += [own.get(name, math.nan) for name in STYLE_LAYERS]  # an off layer has no term: nan
+        record.append(terms)
+        optimizer.zero_grad(set_to_none=True)
+        torch.stack(losses).mean().backward()
+        optimizer.step()
+    return record
