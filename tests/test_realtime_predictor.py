@@ -41,7 +41,20 @@ def test_matches_the_graph_with_float_activations(styles):
 
 
 def test_close_to_the_int8_graph_on_every_bundled_painting(styles):
-    """Relative error ‖port − onnx‖ / ‖onnx‖: measured 0.011 to 0.021."""
+    """Relative error ‖port − onnx‖ / ‖onnx‖: measured 0.011 to 0.021 on an AVX-512 Xeon.
+
+    onnxruntime's int8 graph is no oracle on a CPU without VNNI: its u8s8 kernels (VPMADDUBSW on AVX2) can
+    saturate, and on a 2-core AMD EPYC with AVX2 only its int8 embedding of Starry Night was 0.21 away from its own
+    float-activation graph. On such a CPU every painting is checked against the float-activation graph instead.
+    """
+    probe = styles["starry_night.jpg"]
+    if relative_error(oracle.predict(probe), oracle.predict(probe, float_activations=True)) > 0.1:
+        errors = {
+            name: relative_error(embed(style), oracle.predict(style, float_activations=True))
+            for name, style in styles.items()
+        }
+        assert max(errors.values()) < 1e-5, errors
+        return
     errors = {name: relative_error(embed(style), oracle.predict(style)) for name, style in styles.items()}
     assert max(errors.values()) < 0.03, errors
 
