@@ -47,8 +47,7 @@ def test_close_to_the_int8_graph_on_every_bundled_painting(styles):
     saturate, and on a 2-core AMD EPYC with AVX2 only its int8 embedding of Starry Night was 0.21 away from its own
     float-activation graph. On such a CPU every painting is checked against the float-activation graph instead.
     """
-    probe = styles["starry_night.jpg"]
-    if relative_error(oracle.predict(probe), oracle.predict(probe, float_activations=True)) > 0.1:
+    if not oracle.int8_is_an_oracle():
         errors = {
             name: relative_error(embed(style), oracle.predict(style, float_activations=True))
             for name, style in styles.items()
