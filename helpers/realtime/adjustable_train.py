@@ -270,7 +270,7 @@ def layer_terms(extractor: VGGFeatures, images: Tensor, targets: Targets) -> Ten
         / _per_image_mean(targets.grams[name] ** 2)
         for name in STYLE_LAYERS
     ]
-    tv = _per_image_tv(images.float()) / targets.tv.clamp_min(torch.finfo(torch.float32).tiny)
+    tv = _per_image_tv(images.float()) / torch.where(targets.tv > 0, targets.tv, 1.0)  # flat photo: plain units
     return torch.stack([content, *style, tv], dim=1)
 
 
