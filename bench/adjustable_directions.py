@@ -33,8 +33,7 @@ import torch
 import helpers
 from helpers import realtime
 from helpers.realtime import adjustable, adjustable_train
-from helpers.realtime.adjustable_eval import Pair, score
-from helpers.realtime.layers import ConditionalInstanceNorm
+from helpers.realtime.adjustable_eval import Pair, best_embedding, score
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZE = 128
@@ -60,54 +59,14 @@ def setting(layer: str, weight: float) -> adjustable_train.Setting:
     return adjustable_train.Setting(RATIO, EQUAL | {layer: weight})
 
 
-class NormOffsets:
-    """While active, every conditional norm's γ is multiplied by (1 + δ_γ) and δ_β is added to its β."""
-
-    def __init__(self, transformer: torch.nn.Module) -> None:
-        self.norms = [m for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
-        self.active: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        original = ConditionalInstanceNorm.gamma_beta
-        active = self.active
-
-        def gamma_beta(norm, condition):
-            gamma, beta = original(norm, condition)
-            if id(norm) in active:
-                dg, db = active[id(norm)]
-                gamma, beta = gamma * (1 + dg[None, :, None, None]), beta + db[None, :, None, None]
-            return gamma, beta
-
-        ConditionalInstanceNorm.gamma_beta = gamma_beta
-
-    def zeros(self) -> list[torch.Tensor]:
-        return [torch.zeros(2 * m.to_gamma.out_features, requires_grad=True) for m in self.norms]
-
-    def set(self, params: list[torch.Tensor] | None) -> None:
-        self.active.clear()
-        for norm, p in zip(self.norms, params or []):
-            channels = norm.to_gamma.out_features
-            self.active[id(norm)] = (p[:channels], p[channels:])
-
-
-def best_embedding(vgg, transformer, pair: Pair, chosen, steps: int = 40, lr: float = 0.05) -> torch.Tensor:
-    objective = adjustable_train.setting_objective(vgg, pair.content, pair.style, chosen)
-    e = pair.embedding.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([e], lr=lr)
-    for _ in range(steps):
-        loss = objective(transformer(pair.content, e).contiguous())[0]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return e.detach()
-
-
-def per_pair(vgg, transformer, layers) -> dict:
+def per_pair(layers) -> dict:
     pairs = [make_pair(a, b) for a, b in itertools.product(PHOTOS, PAINTINGS)]
     rows, moves = [], {layer: [] for layer in layers}
     for pair, layer in itertools.product(pairs, layers):
         best, terms, net = {}, {}, {}
         for weight in (LOW, HIGH):
             chosen = setting(layer, weight)
-            best[weight] = best_embedding(vgg, transformer, pair, chosen)
+            best[weight] = best_embedding(pair, chosen)
             image = realtime.fast_stylize(pair.content, embedding=best[weight])
             terms[weight] = score(pair, image, chosen)["style_layers"][layer]
             net[weight] = adjustable.adjustable_embedding(
@@ -134,12 +93,14 @@ def per_pair(vgg, transformer, layers) -> dict:
     return {"pairs": [p.name for p in pairs], "rows": rows, "move_cosines": cosines}
 
 
-def shared(vgg, transformer, offsets: NormOffsets, layer: str, steps: int = 30, lr: float = 0.05) -> dict:
+def shared(vgg, transformer, layer: str, steps: int = 30, lr: float = 0.05) -> dict:
     train = [make_pair(a, b) for a, b in SHARED_TRAIN]
     test = [make_pair(a, b) for a, b in SHARED_TEST]
 
     def run(kind, params, pair):
-        offsets.set(params if kind == "norms" else None)
+        if kind == "norms" and params:
+            with adjustable_train.norm_offsets(transformer, params, relative_gamma=True):
+                return transformer(pair.content, pair.embedding).contiguous()
         shift = params[0] if kind == "embedding" and params else 0
         return transformer(pair.content, pair.embedding + shift).contiguous()
 
@@ -151,7 +112,11 @@ def shared(vgg, transformer, offsets: NormOffsets, layer: str, steps: int = 30, 
             objectives = [adjustable_train.setting_objective(vgg, p.content, p.style, chosen) for p in train]
             with torch.no_grad():
                 references = [float(o(run(kind, None, p))[0]) for o, p in zip(objectives, train)]
-            params = [torch.zeros(1, 100, requires_grad=True)] if kind == "embedding" else offsets.zeros()
+            params = (
+                [torch.zeros(1, 100, requires_grad=True)]
+                if kind == "embedding"
+                else [torch.zeros(2 * c, requires_grad=True) for c in adjustable_train.norm_sizes(transformer)]
+            )
             optimizer = torch.optim.Adam(params, lr=lr)
             for _ in range(steps):
                 loss = sum(o(run(kind, params, p))[0] / r for o, p, r in zip(objectives, train, references))
@@ -165,7 +130,6 @@ def shared(vgg, transformer, offsets: NormOffsets, layer: str, steps: int = 30, 
                     group: [score(p, run(kind, params, p), chosen)["style_layers"][layer] for p in pairs]
                     for group, pairs in (("train", train), ("test", test))
                 }
-            offsets.set(None)
         out[kind] = {
             "last_step_loss": {str(w): round(v, 4) for w, v in losses.items()},
             **{
@@ -187,7 +151,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     vgg, transformer = helpers.cached_vgg19(), realtime.load_transformer()
-    offsets = NormOffsets(transformer)
     began = time.perf_counter()
     result = {
         "what": __doc__.split("\n")[0],
@@ -196,8 +159,8 @@ def main() -> None:
         "threads": args.threads,
         "torch": torch.__version__,
         "settings": {"size": SIZE, "ratio": RATIO, "low": LOW, "high": HIGH},
-        "per_pair": per_pair(vgg, transformer, args.layers),
-        "shared": shared(vgg, transformer, offsets, args.shared_layer),
+        "per_pair": per_pair(args.layers),
+        "shared": shared(vgg, transformer, args.shared_layer),
     }
     result["seconds"] = round(time.perf_counter() - began, 1)
     out = args.out or RESULTS / f"adjustable_directions-{datetime.date.today():%Y%m%d}.json"

@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 import helpers
 from helpers.realtime import adjustable, adjustable_train
-from helpers.realtime.layers import ConvLayer
 
 PHOTOS = ["chelsea.png", "astronaut.png", "coffee.png", "rocket.jpg"]
 PAINTINGS = [
@@ -101,30 +100,21 @@ def load_data(args) -> tuple[list[Tensor], dict[str, Tensor], list[dict]]:
     return photos, paintings, sources
 
 
-def _offset_norm(norm, x: Tensor, embedding: Tensor, offsets: Tensor) -> Tensor:
-    gamma, beta = norm.gamma_beta(embedding)
-    c = x.shape[1]
-    gamma, beta = gamma + offsets[:, :c, None, None], beta + offsets[:, c:, None, None]
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    var = ((x * x).mean(dim=(2, 3), keepdim=True) - mean * mean).clamp_min(0)
-    return (x - mean) * torch.rsqrt(var + norm.eps) * gamma + beta
-
-
 class NormOffsets(nn.Module):
     """Trial designs: an MLP Λ(e, u) adds offsets to every conditional norm's γ and β (the paper's Λ, fed the
-    embedding too). ``train_transformer`` also fine-tunes the transformer (the paper's design, at this scale)."""
+    embedding too), through ``adjustable_train.norm_offsets``. ``train_transformer`` also fine-tunes the
+    transformer (the paper's design, at this scale)."""
 
     def __init__(self, hidden: int = 128, train_transformer: bool = False) -> None:
         super().__init__()
         transformer = copy.deepcopy(helpers.realtime.load_transformer()).requires_grad_(train_transformer)
-        self.layers = [m for m in transformer.modules() if isinstance(m, ConvLayer) and m.norm is not None]
-        self.sizes = [m.norm.to_gamma.out_features for m in self.layers]
+        self.sizes = [2 * c for c in adjustable_train.norm_sizes(transformer)]
         self.net = nn.Sequential(
             nn.Linear(100 + 6, hidden),
             nn.SiLU(),
             nn.Linear(hidden, hidden),
             nn.SiLU(),
-            nn.Linear(hidden, 2 * sum(self.sizes)),
+            nn.Linear(hidden, sum(self.sizes)),
         )
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
@@ -135,20 +125,8 @@ class NormOffsets(nn.Module):
         transformer = self.transformer if self.transformer is not None else self._frozen[0]
         batch = content_image.shape[0]
         offsets = self.net(torch.cat([embedding.expand(batch, -1), features.expand(batch, -1)], 1))
-        chunks = iter(offsets.split([2 * s for s in self.sizes], dim=1))
-        h, w = content_image.shape[-2:]
-        x = nn.functional.pad(content_image, (0, -w % 4, 0, -h % 4), mode="reflect")
-        x = transformer.contract(x)
-
-        def conv(layer, x):
-            x = _offset_norm(layer.norm, layer.conv(layer.upsample(x)), embedding, next(chunks))
-            return layer.activation(x)
-
-        for block in transformer.residual:
-            x = x + conv(block.conv2, conv(block.conv1, x))
-        for layer in transformer.expand:
-            x = conv(layer, x)
-        return x[:, :, :h, :w]
+        with adjustable_train.norm_offsets(transformer, offsets.split(self.sizes, dim=1)):
+            return transformer(content_image.contiguous(memory_format=torch.channels_last), embedding)
 
 
 def build(design: str) -> nn.Module:
@@ -270,6 +248,7 @@ def ship(
             "layer_weight": list(adjustable.LAYER_WEIGHT_RANGE),
             "distribution": "log-uniform",
             "off_probability": 0.15,
+            "near_balanced": {"share": args.near, "layer_weight": list(adjustable_train.NEAR_RANGE)},
             "tv_weight": adjustable.TV_WEIGHT,
         },
         "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
@@ -318,6 +297,12 @@ def main(argv: list[str] | None = None) -> dict:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="half of each batch repeats the other half, one layer boosted (--no-paired: every image drawn anew)",
+    )
+    parser.add_argument(
+        "--near",
+        type=float,
+        default=0.0,
+        help="share of settings drawn near-balanced (every layer weight in 0.1-10), where one slider moves from equal",
     )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument(
@@ -402,6 +387,7 @@ def main(argv: list[str] | None = None) -> dict:
         batch=args.batch,
         size=args.size,
         paired=args.paired,
+        near=args.near,
         callback=on_step,
     )
     bar.close()

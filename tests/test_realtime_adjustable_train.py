@@ -14,7 +14,9 @@ from helpers.realtime.adjustable import (
     TV_WEIGHT,
     WeightConditioner,
 )
+from helpers.realtime.adjustable_eval import Pair, best_embedding, score
 from helpers.realtime.adjustable_train import (
+    NEAR_RANGE,
     TERMS,
     AdjustableModel,
     PaintingBank,
@@ -24,6 +26,8 @@ from helpers.realtime.adjustable_train import (
     content_targets,
     fit_one_pair,
     layer_terms,
+    norm_offsets,
+    norm_sizes,
     random_crop,
     sample_setting,
     setting_objective,
@@ -47,6 +51,17 @@ def test_settings_are_drawn_log_uniformly_within_the_ranges():
     assert math.log10(LAYER_WEIGHT_RANGE[0]) <= on.min() and on.max() <= math.log10(LAYER_WEIGHT_RANGE[1])
     assert 0.10 < 1 - len(on) / len(weights) < 0.20  # off with probability 0.15
     assert all(any(s.style_layers.values()) for s in settings)
+
+
+def test_near_balanced_settings_keep_every_layer_on_within_a_factor_of_ten():
+    generator = torch.Generator().manual_seed(0)
+    settings = [sample_setting(generator, near=0.5) for _ in range(400)]
+    near = [s for s in settings if all(NEAR_RANGE[0] <= w <= NEAR_RANGE[1] for w in s.style_layers.values())]
+    assert 0.42 < len(near) / len(settings) < 0.62  # half drawn near, plus the few wide draws that land inside
+    spread = torch.tensor([math.log10(w) for s in near for w in s.style_layers.values()])
+    assert float(spread.std()) == pytest.approx(2 / 12**0.5, rel=0.15)  # log-uniform over [-1, 1]
+    ratios = torch.tensor([math.log10(s.ratio) for s in near])
+    assert float(ratios.min()) < -2 and float(ratios.max()) > 2  # α/β still spans its whole range
 
 
 def test_the_same_seed_draws_the_same_settings():
@@ -176,3 +191,50 @@ def test_the_one_pair_fit_records_every_layer_and_leaves_a_frozen_direct_path_at
     assert all(math.isnan(v) for v in record[0][11:15]) and not math.isnan(record[0][10])
     assert record[2][0] != record[0][0]  # the MLP moved
     assert float(conditioner.direct.weight.abs().sum()) == 0
+
+
+def test_norm_offsets_move_gamma_and_beta_by_hand_and_leave_nothing_behind():
+    torch.manual_seed(0)
+    transformer = helpers.realtime.load_transformer()
+    sizes = norm_sizes(transformer)
+    assert sizes[-1] == 3 and len(sizes) == 13  # five residual blocks of two norms, then three expanding layers
+    norm = [m for m in transformer.modules() if isinstance(m, helpers.realtime.layers.ConditionalInstanceNorm)][-1]
+    x, embedding = torch.randn(2, 3, 5, 5), torch.randn(1, 100)
+    gamma, beta = norm.gamma_beta(embedding)
+    offsets = [torch.zeros(2 * c) for c in sizes]
+    offsets[-1] = torch.tensor([0.5, -0.25, 0.0, 0.1, 0.2, -0.3])
+    normalised = (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), unbiased=False, keepdim=True) + 1e-5)
+    with torch.no_grad():
+        with norm_offsets(transformer, offsets):
+            added = norm(x, embedding)
+        with norm_offsets(transformer, offsets, relative_gamma=True):
+            scaled = norm(x, embedding)
+        after = norm(x, embedding)
+    shift = offsets[-1][3:, None, None]
+    torch.testing.assert_close(
+        added, normalised * (gamma + offsets[-1][:3, None, None]) + beta + shift, atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        scaled, normalised * gamma * (1 + offsets[-1][:3, None, None]) + beta + shift, atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(after, normalised * gamma + beta, atol=1e-5, rtol=0)  # hooks removed
+    with pytest.raises(ValueError, match="13 conditional norms"):
+        with norm_offsets(transformer, offsets[:-1]):
+            pass
+    with pytest.raises(ValueError, match="3 channels"):
+        with norm_offsets(transformer, offsets[:-1] + [torch.zeros(5)]):
+            pass
+    assert not norm.to_gamma._forward_hooks and not norm.to_beta._forward_hooks
+
+
+def test_the_best_embedding_scores_below_the_painting_s_own(data_dir):
+    content = helpers.load_image(data_dir / "grace_hopper.jpg", max_size=64)
+    style = helpers.load_image(data_dir / "the_scream.jpg", max_size=64)
+    pair = Pair("grace_hopper + the_scream", content, style, helpers.realtime.style_embedding(style).clone())
+    setting = Setting(0.1, {name: 1.0 for name in STYLE_LAYERS} | {"relu1_1": 100.0})
+    best = best_embedding(pair, setting, steps=8)
+    assert best.shape == (1, 100) and not best.requires_grad and not torch.equal(best, pair.embedding)
+    own = score(pair, helpers.realtime.fast_stylize(content, embedding=pair.embedding), setting)
+    moved = score(pair, helpers.realtime.fast_stylize(content, embedding=best), setting)
+    assert moved["total"] < 0.9 * own["total"]
+    assert moved["style_layers"]["relu1_1"] < own["style_layers"]["relu1_1"]  # the layer weighed 100 falls most

@@ -20,12 +20,13 @@ from ..runtime import data_dir
 from ..vgg import cached_vgg19
 from .adjustable import STYLE_LAYERS, TV_WEIGHT, adjustable_stylize
 from .adjustable_train import Setting, setting_objective
-from .api import style_embedding
+from .api import load_transformer, style_embedding
 
 __all__ = [
     "HELD_OUT_PAINTINGS",
     "HELD_OUT_PHOTOS",
     "Pair",
+    "best_embedding",
     "content_control",
     "held_out_pairs",
     "latency",
@@ -78,6 +79,26 @@ def _network(pair: Pair, setting: Setting) -> Tensor:
     return adjustable_stylize(
         pair.content, embedding=pair.embedding, style_layers=dict(setting.style_layers), content_weight=setting.ratio
     )
+
+
+def best_embedding(pair: Pair, setting: Setting, steps: int = 40, lr: float = 0.05) -> Tensor:
+    """The embedding that the frozen transformer paints this pair best with under ``setting``: Adam on the 100
+    numbers alone, from the painting's own embedding, on the objective's total (the ceiling of any network that
+    only moves the embedding, for this one pair).
+
+    Returns:
+        (1, 100) float32, detached.
+    """
+    transformer = load_transformer(pair.content.device)
+    objective = setting_objective(cached_vgg19(device=pair.content.device), pair.content, pair.style, setting)
+    embedding = pair.embedding.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([embedding], lr=lr)
+    for _ in range(steps):
+        loss = objective(transformer(pair.content, embedding).contiguous())[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return embedding.detach()
 
 
 def layer_control(pairs: Sequence[Pair], low: float = 0.1, high: float = 10.0, ratio: float = 0.1) -> list[dict]:

@@ -15,8 +15,9 @@ weighted total is the objective's (``tests/test_realtime_adjustable_train.py`` c
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,9 +31,11 @@ from ..options import DEFAULT_CONTENT_LAYERS, StyleOptions
 from ..vgg import TORCHVISION_INDEX, VGGFeatures
 from .adjustable import LAYER_WEIGHT_RANGE, RATIO_RANGE, STYLE_LAYERS, TV_WEIGHT, WeightConditioner, weight_features
 from .api import load_transformer, style_embedding
+from .layers import ConditionalInstanceNorm
 
 __all__ = [
     "AdjustableModel",
+    "NEAR_RANGE",
     "PaintingBank",
     "Setting",
     "TERMS",
@@ -41,6 +44,8 @@ __all__ = [
     "content_targets",
     "fit_one_pair",
     "layer_terms",
+    "norm_offsets",
+    "norm_sizes",
     "random_crop",
     "sample_setting",
     "setting_objective",
@@ -76,10 +81,22 @@ def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
 
 
-def sample_setting(generator: torch.Generator, off_probability: float = 0.15) -> Setting:
+NEAR_RANGE = (0.1, 10.0)
+"""Layer weights of a near-balanced setting (``sample_setting``'s ``near``): every layer on, within a factor of 10 of
+1, where a person moving one slider from equal weights is."""
+
+
+def sample_setting(generator: torch.Generator, off_probability: float = 0.15, near: float = 0.0) -> Setting:
     """Loss weights drawn log-uniformly from ``RATIO_RANGE`` and ``LAYER_WEIGHT_RANGE``; a layer is off with
-    probability ``off_probability`` (at least one stays on)."""
+    probability ``off_probability`` (at least one stays on).
+
+    With probability ``near`` the layer weights are near-balanced instead: each log-uniform in ``NEAR_RANGE``,
+    none off (α/β as before). ``near=0`` draws exactly the stream it drew before the option existed.
+    """
     ratio = 10 ** _uniform(generator, *map(math.log10, RATIO_RANGE))
+    if near > 0 and float(torch.rand((), generator=generator)) < near:
+        layers = {name: 10 ** _uniform(generator, *map(math.log10, NEAR_RANGE)) for name in STYLE_LAYERS}
+        return Setting(ratio, layers)
     layers = {name: 10 ** _uniform(generator, *map(math.log10, LAYER_WEIGHT_RANGE)) for name in STYLE_LAYERS}
     off = torch.rand(len(STYLE_LAYERS), generator=generator) < off_probability
     if off.all():
@@ -190,6 +207,47 @@ class AdjustableModel(nn.Module):
         """(B, 3, H, W) photos, (B, 100) embeddings, (B, 6) weight features -> (B, 3, H, W) in (0, 1)."""
         adjusted = self.conditioner(embedding, features)
         return self.transformer[0](content_image.contiguous(memory_format=torch.channels_last), adjusted)
+
+
+def norm_sizes(transformer: nn.Module) -> list[int]:
+    """The channels of each ``ConditionalInstanceNorm`` of ``transformer``, in the order ``norm_offsets`` takes them."""
+    return [m.to_gamma.out_features for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
+
+
+@contextlib.contextmanager
+def norm_offsets(transformer: nn.Module, offsets: Sequence[Tensor], *, relative_gamma: bool = False) -> Iterator[None]:
+    """While inside, every conditional norm of ``transformer`` paints with its γ and β moved by ``offsets``.
+
+    Args:
+        transformer: a network whose ``ConditionalInstanceNorm`` layers are moved (it is not changed otherwise).
+        offsets: one (2C,) or (B, 2C) tensor per norm, in ``norm_sizes`` order: δγ then δβ.
+        relative_gamma: γ becomes γ · (1 + δγ) instead of γ + δγ; β always becomes β + δβ.
+
+    The trial designs of ``scripts/train_adjustable.py`` (the paper's Λ: weights -> norm parameters) and the
+    shared-offset diagnosis of ``bench/adjustable_directions.py`` both move the norms this way. The offsets are
+    added to the outputs of each norm's ``to_gamma`` and ``to_beta`` by forward hooks, removed on leaving.
+    """
+    norms = [m for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
+    if len(offsets) != len(norms):
+        raise ValueError(f"offsets: {len(norms)} conditional norms need {len(norms)} tensors, got {len(offsets)}")
+    handles = []
+    try:
+        for norm, offset in zip(norms, offsets):
+            channels = norm.to_gamma.out_features
+            if offset.shape[-1] != 2 * channels:
+                raise ValueError(
+                    f"offsets: a norm of {channels} channels needs 2 x {channels} numbers, got {offset.shape}"
+                )
+            gamma, beta = offset[..., :channels], offset[..., channels:]
+            move = (
+                (lambda _, __, out, d=gamma: out * (1 + d)) if relative_gamma else (lambda _, __, out, d=gamma: out + d)
+            )
+            handles.append(norm.to_gamma.register_forward_hook(move))
+            handles.append(norm.to_beta.register_forward_hook(lambda _, __, out, d=beta: out + d))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def setting_objective(
@@ -342,6 +400,7 @@ def train_steps(
     batch: int,
     size: int,
     paired: bool = False,
+    near: float = 0.0,
     callback: Callable[[int, float, list[dict]], object] | None = None,
 ) -> list[float]:
     """Run ``steps`` optimizer steps; each draws ``batch`` photo crops, paintings and settings from ``generator``.
@@ -354,6 +413,7 @@ def train_steps(
         steps, batch, size: how many steps, images per step, and the crops' side in pixels.
         paired: the second half of each batch repeats the first half's crops and paintings with one layer
             ``boosted`` (``batch`` must be even).
+        near: the share of settings drawn near-balanced (``sample_setting``'s ``near``).
         callback: ``callback(step, loss, records)`` after every step; returning False stops.
 
     Returns:
@@ -367,7 +427,7 @@ def train_steps(
         picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn)]
         contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
         crops = [bank.sample_index(generator) for _ in range(drawn)]
-        settings = [sample_setting(generator) for _ in range(drawn)]
+        settings = [sample_setting(generator, near=near) for _ in range(drawn)]
         targets = content_targets(extractor, contents, [grams[k] for k in crops])
         embeddings = torch.cat([bank.embeddings[k] for k in crops])
         if paired:
