@@ -13,23 +13,14 @@ import re
 import time
 from pathlib import Path
 
+import chromium
 import jinja2
 import mistune
+from chromium import CHROMIUM
 
 SOURCE = Path(__file__).resolve().parents[1] / "lecture_src"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 ARTICLE_WEIGHTS = {"relu1_1": 1.0, "relu2_1": 0.75, "relu3_1": 0.2, "relu4_1": 0.2, "relu5_1": 0.2}
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _number(value: float) -> str:
@@ -124,7 +115,7 @@ def to_pdf(html: Path, pdf: Path, paper: str = "A4") -> int | None:
     if not CHROMIUM.is_file():
         return None
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        browser = chromium.launch(playwright)
         try:
             page = browser.new_page()
             page.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())

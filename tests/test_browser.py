@@ -29,21 +29,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import chromium  # noqa: E402
+from chromium import CHROMIUM  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "05_style_weights_playground.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 RUN_ALL_SECONDS = 240
 RUN_SECONDS = 120
@@ -257,7 +250,7 @@ def test_a_session_with_the_playground(tmp_path):
     server = _start_server(tmp_path, env, port, token)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+            browser = chromium.launch(playwright)
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(60_000)
             try:

@@ -21,21 +21,14 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import chromium  # noqa: E402
+from chromium import CHROMIUM  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "07_adjustable_style_transfer.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RUN_ALL_SECONDS = 150
 ANSWER_MS = 2000
 PREVIEW_SRC = "() => document.querySelector('img.nst-adj-preview')?.src ?? null"
@@ -186,7 +179,7 @@ def test_sliders_change_the_preview_at_once(tmp_path):
     server, port, token = _server(tmp_path)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+            browser = chromium.launch(playwright)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             try:

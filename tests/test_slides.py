@@ -21,10 +21,11 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import chromium
 import lecture_handout
+from chromium import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = lecture_handout.CHROMIUM_FLAGS + ["--host-resolver-rules=MAP * ~NOTFOUND"]
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND"]  # no page may fetch from the network
 WIDTH, HEIGHT = 1280, 720
 MIN_SLIDES, MAX_SLIDES = 8, 100  # 02, the longest lesson, makes about 80
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -83,9 +84,9 @@ def browser(build):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+        launched = chromium.launch(playwright, OFFLINE)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
