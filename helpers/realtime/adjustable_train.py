@@ -282,6 +282,14 @@ class Targets:
     grams: dict[str, Tensor]
     tv: Tensor
 
+    def first(self, count: int) -> Targets:
+        """The targets of the batch's first ``count`` images."""
+        return Targets(
+            {n: t[:count] for n, t in self.content.items()},
+            {n: t[:count] for n, t in self.grams.items()},
+            self.tv[:count],
+        )
+
     def repeat(self, times: int) -> Targets:
         """The batch repeated ``times`` times (the paired batches' second half)."""
         return Targets(
@@ -363,12 +371,7 @@ def batch_loss(
     with torch.no_grad():
         first = contents[:unique].contiguous(memory_format=torch.channels_last)
         references = load_transformer(device)(first, embeddings[:unique]).contiguous()
-        first_targets = Targets(
-            {n: t[:unique] for n, t in targets.content.items()},
-            {n: t[:unique] for n, t in targets.grams.items()},
-            targets.tv[:unique],
-        )
-        reference_terms = layer_terms(extractor, references, first_targets).repeat(repeats, 1)
+        reference_terms = layer_terms(extractor, references, targets.first(unique)).repeat(repeats, 1)
         reference_totals = (reference_terms * weights).sum(dim=1)
     terms = layer_terms(extractor, images, targets)
     relative = (terms * weights).sum(dim=1) / reference_totals
