@@ -229,7 +229,14 @@ def loss_curve(history: list[float], validation: list[list[float]], path: Path, 
 
 
 def ship(
-    model: nn.Module, args, history: list[float], validation: list, seconds: float, sources: list[dict], score: dict
+    model: nn.Module,
+    args,
+    history: list[float],
+    validation: list,
+    seconds: float,
+    sources: list[dict],
+    score: dict,
+    distilled: dict,
 ) -> Path:
     adjustable.MODEL_DIR.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().clone() for k, v in model.conditioner.state_dict().items()}, adjustable.CHECKPOINT)
@@ -251,8 +258,13 @@ def ship(
             "near_balanced": {"share": args.near, "layer_weight": list(adjustable_train.NEAR_RANGE)},
             "tv_weight": adjustable.TV_WEIGHT,
         },
+        "distilled": distilled,
         "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
-        "settings": {k: v for k, v in vars(args).items() if k not in ("skimage_wheel", "work_dir", "stop_after")},
+        "settings": {
+            k: v
+            for k, v in vars(args).items()
+            if k not in ("skimage_wheel", "work_dir", "stop_after", "stop_after_batches")
+        },
         "steps": len(history),
         "wall_seconds": round(seconds, 1),
         "machine": platform.processor() or platform.machine(),
@@ -260,7 +272,7 @@ def ship(
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "loss": "StyleObjective total / the total of fast_stylize's picture for the same images and weights",
-        "final_loss": round(sum(tail) / len(tail), 4),
+        "final_loss": round(sum(tail) / len(tail), 4) if tail else None,
         "final_held_out": score,
         "loss_history": [round(v, 5) for v in history],
         "held_out_history": validation,
@@ -277,6 +289,64 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def distill_phase(args, model: nn.Module, vgg, photos, bank, generator: torch.Generator, work: Path) -> dict:
+    """Phase 1: ``--distill-settings`` settings (twins, as ``boosted`` makes them), each with the embedding offset
+    that paints its own random pairs best (``adjustable_train.shared_offsets``); phase 2: the conditioner fitted
+    to them (``adjustable_train.distill``). Saved after every batch of settings to ``offsets.pt`` in the work
+    directory and resumed from it, random stream included."""
+    from tqdm.auto import tqdm
+
+    path, per_batch = work / "offsets.pt", 16
+    state = {"features": [], "offsets": [], "relative": [], "seconds": 0.0}
+    if args.resume and path.is_file():
+        state = torch.load(path, weights_only=False)
+        generator.set_state(state["generator"])
+    batches = math.ceil(args.distill_settings / per_batch)
+    bar = tqdm(total=batches, initial=len(state["offsets"]), desc="best offsets", unit="batch")
+    while len(state["offsets"]) < batches:
+        began = time.perf_counter()
+        draws = [adjustable_train.sample_setting(generator, near=args.near) for _ in range(per_batch // 2)]
+        settings = draws + [adjustable_train.boosted(s, generator) for s in draws]
+        offsets, relative = adjustable_train.shared_offsets(
+            vgg,
+            photos,
+            bank,
+            generator,
+            settings,
+            pairs=args.distill_pairs,
+            steps=args.distill_steps,
+            size=args.size,
+        )
+        state["features"].append(torch.cat([s.features() for s in settings]))
+        state["offsets"].append(offsets)
+        state["relative"].append(relative)
+        state["seconds"] += time.perf_counter() - began
+        state["generator"] = generator.get_state()
+        torch.save(state, path)
+        bar.update(1)
+        bar.set_postfix_str(f"relative {float(relative.mean()):.3f}")
+        if args.stop_after_batches and len(state["offsets"]) >= args.stop_after_batches:
+            bar.close()
+            raise SystemExit(f"stopped after {len(state['offsets'])} batches of settings; --resume goes on")
+    bar.close()
+    began = time.perf_counter()
+    features, offsets = torch.cat(state["features"]), torch.cat(state["offsets"])
+    losses = adjustable_train.distill(
+        model.conditioner, features, offsets, torch.cat(bank.embeddings), generator, steps=args.distill_fit_steps
+    )
+    relative = torch.cat(state["relative"])
+    return {
+        "settings": len(features),
+        "pairs_per_setting": args.distill_pairs,
+        "adam_steps_per_setting": args.distill_steps,
+        "offsets_relative_loss_mean": round(float(relative.mean()), 4),
+        "offset_length_median": round(float(offsets.norm(dim=1).median()), 3),
+        "fit_steps": args.distill_fit_steps,
+        "fit_mse_first_last": [round(losses[0], 5), round(losses[-1], 6)],
+        "seconds": round(state["seconds"] + time.perf_counter() - began, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -304,6 +374,16 @@ def main(argv: list[str] | None = None) -> dict:
         default=0.0,
         help="share of settings drawn near-balanced (every layer weight in 0.1-10), where one slider moves from equal",
     )
+    parser.add_argument(
+        "--distill-settings",
+        type=int,
+        default=0,
+        help="settings whose best shared embedding offsets the conditioner is first fitted to (0: none)",
+    )
+    parser.add_argument("--distill-pairs", type=int, default=2, help="random pairs each offset is fitted on")
+    parser.add_argument("--distill-steps", type=int, default=16, help="Adam steps (lr 0.05) of each offset")
+    parser.add_argument("--distill-fit-steps", type=int, default=2000, help="Adam steps fitting the conditioner")
+    parser.add_argument("--stop-after-batches", type=int, help="stop the offsets phase after this many batches")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument(
         "--stop-after", type=int, help="stop once this many steps are done, as an interruption would (resume later)"
@@ -327,13 +407,23 @@ def main(argv: list[str] | None = None) -> dict:
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # before a resumed state sets the step's lr
     vgg = helpers.cached_vgg19()
     held_out = HeldOut(args.size)
-    history, validation, seconds = [], [[0, held_out(model, layers=False)["held_out_relative"]]], 0.0
-    if args.resume and state_path.is_file():
+    resuming = args.resume and state_path.is_file()
+    distilled = {}
+    if args.distill_settings and not resuming:
+        if args.design != "embedding":
+            raise SystemExit("--distill-settings fits a WeightConditioner: it needs --design embedding")
+        distilled = distill_phase(args, model, vgg, photos, bank, generator, work)
+        print(json.dumps({"distilled": distilled, "held_out": held_out(model.eval())}), flush=True)
+        model.train()
+    history, validation = [], [[0, round(held_out(model, layers=False)["held_out_relative"], 5)]]
+    seconds = distilled.get("seconds", 0.0)
+    if resuming:
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         history, validation, seconds = state["history"], state["validation"], state["seconds"]
+        distilled = state.get("distilled", {})
 
     def save() -> None:
         torch.save(
@@ -344,6 +434,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "history": history,
                 "validation": validation,
                 "seconds": seconds,
+                "distilled": distilled,
             },
             state_path,
         )
@@ -406,9 +497,10 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds": round(seconds, 1),
         **score,
         "last_tenth_loss": sum(history[-max(1, len(history) // 10) :]) / max(1, len(history) // 10),
+        "distilled": distilled,
     }
     if not args.no_ship and args.design == "embedding":
-        ship(model, args, history, validation, seconds, sources, score)
+        ship(model, args, history, validation, seconds, sources, score, distilled)
     (work / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
     return result

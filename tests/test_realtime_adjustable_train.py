@@ -24,6 +24,7 @@ from helpers.realtime.adjustable_train import (
     batch_loss,
     boosted,
     content_targets,
+    distill,
     fit_one_pair,
     layer_terms,
     norm_offsets,
@@ -31,6 +32,7 @@ from helpers.realtime.adjustable_train import (
     random_crop,
     sample_setting,
     setting_objective,
+    shared_offsets,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,3 +240,43 @@ def test_the_best_embedding_scores_below_the_painting_s_own(data_dir):
     moved = score(pair, helpers.realtime.fast_stylize(content, embedding=best), setting)
     assert moved["total"] < 0.9 * own["total"]
     assert moved["style_layers"]["relu1_1"] < own["style_layers"]["relu1_1"]  # the layer weighed 100 falls most
+
+
+def test_twin_settings_share_their_pairs_and_their_offsets_beat_fast_stylize(data_dir):
+    generator = torch.Generator().manual_seed(0)
+    photos = [helpers.load_image(data_dir / "chelsea.png", max_size=64)]
+    bank = PaintingBank({"s": helpers.load_image(data_dir / "starry_night.jpg", max_size=64)}, 48, 2, generator)
+    setting = Setting(0.1, {name: 1.0 for name in STYLE_LAYERS})
+    other = Setting(0.1, {name: 1.0 for name in STYLE_LAYERS} | {"relu1_1": 100.0})
+    vgg = helpers.cached_vgg19()
+    offsets, relative = shared_offsets(vgg, photos, bank, generator, [setting, other, setting, other], size=48, steps=6)
+    assert offsets.shape == (4, 100) and relative.shape == (4,)
+    torch.testing.assert_close(offsets[0], offsets[2])  # twins: the same pairs and weights give the same offset
+    assert not torch.allclose(offsets[0], offsets[1], atol=1e-3)  # other weights, another offset
+    assert float(relative.max()) < 1.0  # each offset paints its own pairs better than the painting's embedding
+
+
+def test_distill_fits_the_conditioner_s_move_to_the_offsets():
+    generator = torch.Generator().manual_seed(0)
+    features = torch.rand(32, 6, generator=generator) * -1
+    offsets = features @ torch.randn(6, 100, generator=generator)  # a move the direct path D can make exactly
+    embeddings = torch.randn(8, 100, generator=generator)
+    torch.manual_seed(0)
+    conditioner = WeightConditioner(hidden=32)
+    losses = distill(conditioner, features, offsets, embeddings, generator, steps=300, lr=1e-2)
+    assert losses[-1] < 0.01 * losses[0]
+    with torch.no_grad():
+        move = conditioner(embeddings[:1], features) - embeddings[:1]
+    assert float((move - offsets).pow(2).mean()) < 0.02 * float(offsets.pow(2).mean())
+
+
+def test_an_interrupted_offsets_phase_resumes_to_the_same_conditioner(tmp_path):
+    common = ["--steps", "0", "--size", "48", "--crops", "1", "--no-ship", "--no-extra-photos"]
+    common += ["--distill-settings", "32", "--distill-pairs", "1", "--distill-steps", "2", "--distill-fit-steps", "5"]
+    whole = train_adjustable.main(common + ["--work-dir", str(tmp_path / "whole")])
+    with pytest.raises(SystemExit, match="stopped after 1 batches"):
+        train_adjustable.main(common + ["--stop-after-batches", "1", "--work-dir", str(tmp_path / "broken")])
+    resumed = train_adjustable.main(common + ["--resume", "--work-dir", str(tmp_path / "broken")])
+    assert whole["distilled"]["settings"] == 32 and resumed["distilled"]["settings"] == 32
+    assert resumed["distilled"]["fit_mse_first_last"] == whole["distilled"]["fit_mse_first_last"]
+    assert resumed["held_out_relative"] == whole["held_out_relative"]

@@ -48,6 +48,8 @@ __all__ = [
     "norm_sizes",
     "random_crop",
     "sample_setting",
+    "shared_offsets",
+    "distill",
     "setting_objective",
     "train_steps",
 ]
@@ -503,3 +505,90 @@ def fit_one_pair(
         torch.stack(losses).mean().backward()
         optimizer.step()
     return record
+
+
+def shared_offsets(
+    extractor: VGGFeatures,
+    photos: Sequence[Tensor],
+    bank: PaintingBank,
+    generator: torch.Generator,
+    settings: Sequence[Setting],
+    *,
+    pairs: int = 2,
+    steps: int = 20,
+    lr: float = 0.05,
+    size: int = 128,
+    twins: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """For each setting, the one embedding offset δ that paints ``pairs`` random photo crops and paintings best.
+
+    The frozen transformer paints every pair with e + δ (e the painting's own embedding); δ starts at 0 and
+    takes ``steps`` Adam steps on the mean over its pairs of the objective's total relative to ``fast_stylize``'s
+    (the loss of ``batch_loss``). All settings are fitted at once, in one batch of len(settings) × pairs images.
+    With ``twins`` the settings come in twins (the first half and the second half, as ``boosted`` makes them) and
+    setting k and k + n/2 share their pairs, so the two offsets differ only by what the weights ask for.
+
+    Returns:
+        (n, 100) the offsets and (n,) each setting's last relative loss (below 1: better than ``fast_stylize``).
+    """
+    count = len(settings)
+    drawn = count // 2 if twins else count
+    picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn * pairs)]
+    contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
+    crops = [bank.sample_index(generator) for _ in range(drawn * pairs)]
+    if twins:
+        contents, crops = torch.cat([contents, contents]), crops + crops
+    grams = bank.grams(extractor)
+    targets = content_targets(extractor, contents, [grams[k] for k in crops])
+    embeddings = torch.cat([bank.embeddings[k] for k in crops])
+    weights = torch.stack([s.term_weights() for s in settings]).repeat_interleave(pairs, dim=0)
+    transformer = load_transformer(contents.device)
+    batch = contents.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        references = (layer_terms(extractor, transformer(batch, embeddings).contiguous(), targets) * weights).sum(1)
+    offsets = torch.zeros(count, embeddings.shape[1], requires_grad=True)
+    optimizer = torch.optim.Adam([offsets], lr=lr)
+    for _ in range(steps):
+        images = transformer(batch, embeddings + offsets.repeat_interleave(pairs, dim=0)).contiguous()
+        relative = (layer_terms(extractor, images, targets) * weights).sum(1) / references
+        optimizer.zero_grad(set_to_none=True)
+        (relative.sum() / pairs).backward()  # each offset gets the gradient of its own pairs' mean
+        optimizer.step()
+    return offsets.detach(), relative.detach().view(count, pairs).mean(1)
+
+
+def distill(
+    conditioner: WeightConditioner,
+    features: Tensor,
+    offsets: Tensor,
+    embeddings: Tensor,
+    generator: torch.Generator,
+    *,
+    steps: int = 2000,
+    batch: int = 64,
+    lr: float = 3e-3,
+) -> list[float]:
+    """Fit the conditioner's move A(e, u) + D u to offsets found by ``shared_offsets``: mean squared error.
+
+    Args:
+        conditioner: trained in place.
+        features: (n, 6) the settings' ``weight_features``; offsets: (n, 100) their offsets.
+        embeddings: (m, 100) the training paintings' embeddings; each row of a step pairs a random setting with a
+            random painting (the offsets are shared by every painting).
+        steps, batch, lr: Adam steps, rows per step, learning rate.
+
+    Returns:
+        The loss of every step.
+    """
+    optimizer = torch.optim.Adam(conditioner.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        rows = torch.randint(len(features), (batch,), generator=generator)
+        paintings = torch.randint(len(embeddings), (batch,), generator=generator)
+        e = embeddings[paintings]
+        loss = ((conditioner(e, features[rows]) - e - offsets[rows]) ** 2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses
