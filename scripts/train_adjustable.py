@@ -3,6 +3,12 @@
     python scripts/train_adjustable.py --skimage-wheel /tmp/scikit_image-0.26.0-...whl      # the shipped run
     python scripts/train_adjustable.py ... --resume                                         # go on after a stop
     python scripts/train_adjustable.py ... --design norms --steps 150 --no-ship             # a design trial
+    python scripts/train_adjustable.py ... --distill-settings 192 --steps 400 --near 0.5 --no-ship   # offsets first
+
+The trials of bench/results/adjustable_training_trials-20261202.json: ``--near`` (settings drawn near balanced),
+``--init-from`` (fine-tune a checkpoint), ``--distill-settings`` (first fit the conditioner to the best shared
+embedding offsets of that many random settings, then train end to end). None of them beat the shipped run's
+layer control after end-to-end training; bench/README.md has the numbers.
 
 The defaults are the shipped run's: 1600 paired steps of 4 crops at 128 px, Adam from 3e-3 on a cosine to a
 twentieth, the direct path D at ten times that; 46 min on two threads of a 2-core AMD EPYC (the manifest has the
@@ -261,7 +267,7 @@ def ship(
         "distilled": distilled,
         "objective": "helpers.objective.StyleObjective, balanced units, content relu4_2, Caffe VGG19 (max pooling)",
         "settings": {
-            k: v
+            k: str(v) if isinstance(v, Path) else v
             for k, v in vars(args).items()
             if k not in ("skimage_wheel", "work_dir", "stop_after", "stop_after_batches")
         },
@@ -384,6 +390,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--distill-steps", type=int, default=16, help="Adam steps (lr 0.05) of each offset")
     parser.add_argument("--distill-fit-steps", type=int, default=2000, help="Adam steps fitting the conditioner")
     parser.add_argument("--stop-after-batches", type=int, help="stop the offsets phase after this many batches")
+    parser.add_argument(
+        "--init-from", type=Path, help="start from this conditioner's weights (an adjustable.pt) instead of zeros"
+    )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument(
         "--stop-after", type=int, help="stop once this many steps are done, as an interruption would (resume later)"
@@ -403,6 +412,10 @@ def main(argv: list[str] | None = None) -> dict:
     bank = adjustable_train.PaintingBank(paintings, args.size, args.crops, generator)
     torch.manual_seed(args.seed)  # the first load of the bundled networks draws from the global stream: reseed
     model = build(args.design)
+    if args.init_from:
+        if args.design != "embedding":
+            raise SystemExit("--init-from loads a WeightConditioner: it needs --design embedding")
+        model.conditioner.load_state_dict(torch.load(args.init_from, map_location="cpu", weights_only=True))
     optimizer = optimizer_for(model, args.lr, args.direct_lr_scale)
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # before a resumed state sets the step's lr
     vgg = helpers.cached_vgg19()
