@@ -384,7 +384,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--distill-settings",
         type=int,
         default=0,
-        help="settings whose best shared embedding offsets the conditioner is first fitted to (0: none)",
+        help="settings whose best shared embedding offsets the conditioner is first fitted to, in batches of 16 "
+        "(rounded up; 0: none)",
     )
     parser.add_argument("--distill-pairs", type=int, default=2, help="random pairs each offset is fitted on")
     parser.add_argument("--distill-steps", type=int, default=16, help="Adam steps (lr 0.05) of each offset")
@@ -420,23 +421,25 @@ def main(argv: list[str] | None = None) -> dict:
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # before a resumed state sets the step's lr
     vgg = helpers.cached_vgg19()
     held_out = HeldOut(args.size)
-    resuming = args.resume and state_path.is_file()
-    distilled = {}
-    if args.distill_settings and not resuming:
-        if args.design != "embedding":
-            raise SystemExit("--distill-settings fits a WeightConditioner: it needs --design embedding")
-        distilled = distill_phase(args, model, vgg, photos, bank, generator, work)
-        print(json.dumps({"distilled": distilled, "held_out": held_out(model.eval())}), flush=True)
-        model.train()
-    history, validation = [], [[0, round(held_out(model, layers=False)["held_out_relative"], 5)]]
-    seconds = distilled.get("seconds", 0.0)
-    if resuming:
+    if args.resume and state_path.is_file():
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         history, validation, seconds = state["history"], state["validation"], state["seconds"]
         distilled = state.get("distilled", {})
+    else:
+        distilled = {}
+        if args.distill_settings:
+            if args.design != "embedding":
+                raise SystemExit("--distill-settings fits a WeightConditioner: it needs --design embedding")
+            distilled = distill_phase(args, model, vgg, photos, bank, generator, work)
+        start = held_out(model.eval(), layers=bool(distilled))  # the distilled network's layer tests too
+        model.train()
+        if distilled:
+            print(json.dumps({"distilled": distilled, "held_out": start}), flush=True)
+        history, validation = [], [[0, round(start["held_out_relative"], 5)]]
+        seconds = distilled.get("seconds", 0.0)
 
     def save() -> None:
         torch.save(

@@ -42,15 +42,16 @@ __all__ = [
     "batch_loss",
     "boosted",
     "content_targets",
+    "distill",
+    "draw_batch",
     "fit_one_pair",
     "layer_terms",
     "norm_offsets",
     "norm_sizes",
     "random_crop",
     "sample_setting",
-    "shared_offsets",
-    "distill",
     "setting_objective",
+    "shared_offsets",
     "train_steps",
 ]
 
@@ -211,9 +212,13 @@ class AdjustableModel(nn.Module):
         return self.transformer[0](content_image.contiguous(memory_format=torch.channels_last), adjusted)
 
 
+def _conditional_norms(transformer: nn.Module) -> list[ConditionalInstanceNorm]:
+    return [m for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
+
+
 def norm_sizes(transformer: nn.Module) -> list[int]:
     """The channels of each ``ConditionalInstanceNorm`` of ``transformer``, in the order ``norm_offsets`` takes them."""
-    return [m.to_gamma.out_features for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
+    return [norm.to_gamma.out_features for norm in _conditional_norms(transformer)]
 
 
 @contextlib.contextmanager
@@ -229,7 +234,7 @@ def norm_offsets(transformer: nn.Module, offsets: Sequence[Tensor], *, relative_
     shared-offset diagnosis of ``bench/adjustable_directions.py`` both move the norms this way. The offsets are
     added to the outputs of each norm's ``to_gamma`` and ``to_beta`` by forward hooks, removed on leaving.
     """
-    norms = [m for m in transformer.modules() if isinstance(m, ConditionalInstanceNorm)]
+    norms = _conditional_norms(transformer)
     if len(offsets) != len(norms):
         raise ValueError(f"offsets: {len(norms)} conditional norms need {len(norms)} tensors, got {len(offsets)}")
     handles = []
@@ -310,6 +315,25 @@ def content_targets(extractor: VGGFeatures, contents: Tensor, grams: Sequence[Ma
         {name: torch.stack([g[name] for g in grams]) for name in STYLE_LAYERS},
         _per_image_tv(contents.float()),
     )
+
+
+def draw_batch(
+    extractor: VGGFeatures,
+    photos: Sequence[Tensor],
+    bank: PaintingBank,
+    generator: torch.Generator,
+    count: int,
+    size: int,
+) -> tuple[Tensor, Targets, Tensor]:
+    """``count`` random photo crops, each with a random painting crop of ``bank``: the (count, 3, size, size) crops,
+    their ``Targets`` and the paintings' (count, 100) embeddings. Draws the photos, their crops, then the
+    paintings from ``generator``."""
+    picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(count)]
+    contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
+    crops = [bank.sample_index(generator) for _ in range(count)]
+    grams = bank.grams(extractor)
+    targets = content_targets(extractor, contents, [grams[k] for k in crops])
+    return contents, targets, torch.cat([bank.embeddings[k] for k in crops])
 
 
 def layer_terms(extractor: VGGFeatures, images: Tensor, targets: Targets) -> Tensor:
@@ -427,14 +451,9 @@ def train_steps(
     if batch < 1 or (paired and batch % 2):
         raise ValueError(f"batch must be {'an even number >= 2' if paired else '>= 1'} here, got {batch}")
     losses, drawn = [], batch // 2 if paired else batch
-    grams = bank.grams(extractor)
     for step in range(steps):
-        picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn)]
-        contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
-        crops = [bank.sample_index(generator) for _ in range(drawn)]
+        contents, targets, embeddings = draw_batch(extractor, photos, bank, generator, drawn, size)
         settings = [sample_setting(generator, near=near) for _ in range(drawn)]
-        targets = content_targets(extractor, contents, [grams[k] for k in crops])
-        embeddings = torch.cat([bank.embeddings[k] for k in crops])
         if paired:
             contents, embeddings, targets = (
                 torch.cat([contents, contents]),
@@ -533,14 +552,9 @@ def shared_offsets(
     """
     count = len(settings)
     drawn = count // 2 if twins else count
-    picks = [int(torch.randint(len(photos), (), generator=generator)) for _ in range(drawn * pairs)]
-    contents = torch.cat([random_crop(photos[p], size, generator) for p in picks])
-    crops = [bank.sample_index(generator) for _ in range(drawn * pairs)]
+    contents, targets, embeddings = draw_batch(extractor, photos, bank, generator, drawn * pairs, size)
     if twins:
-        contents, crops = torch.cat([contents, contents]), crops + crops
-    grams = bank.grams(extractor)
-    targets = content_targets(extractor, contents, [grams[k] for k in crops])
-    embeddings = torch.cat([bank.embeddings[k] for k in crops])
+        contents, targets, embeddings = torch.cat([contents] * 2), targets.repeat(2), torch.cat([embeddings] * 2)
     weights = torch.stack([s.term_weights() for s in settings]).repeat_interleave(pairs, dim=0)
     transformer = load_transformer(contents.device)
     batch = contents.contiguous(memory_format=torch.channels_last)
